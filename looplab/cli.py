@@ -1,0 +1,132 @@
+"""The ``looplab`` command line.
+
+Every command turns a ``LooplabError`` into one line on stderr and a non-zero
+exit code: bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from looplab.errors import LooplabError
+
+app = typer.Typer(
+    name="looplab",
+    help="Study LLM critique loops: generator, critic and tools, measured honestly.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_ERROR = 2
+"""Exit code for bad input or a failed backend (typer uses 2 for usage errors too)."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    try:
+        yield
+    except LooplabError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def cli_command(func: F) -> F:
+    """Wrap a command so that looplab's errors end it with one line, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _one_line_errors():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model spec: local, gguf:PATH, openai:MODEL[@BASE_URL], replay:RUN_DIR[#MODEL].",
+    ),
+]
+
+
+@app.command()
+@cli_command
+def doctor() -> None:
+    """Report which model backends, weights and sandbox engines are usable here."""
+    from looplab._doctor import run_checks
+
+    checks = run_checks()
+    table = Table(title="looplab doctor", show_lines=False)
+    for column in ("component", "status", "detail", "to fix"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        status = "[green]ok[/green]" if check.ok else "[red]missing[/red]"
+        table.add_row(check.component, status, check.detail, check.hint)
+    out.print(table)
+    if not all(c.ok for c in checks if c.required):
+        raise typer.Exit(1)
+
+
+@app.command()
+@cli_command
+def ask(
+    prompt: Annotated[str, typer.Argument(help="The user message.")],
+    model: ModelOption = "local",
+    system: Annotated[str | None, typer.Option(help="A system message.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Cap on generated tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    record: Annotated[
+        str | None, typer.Option(help="Append the completion to this recording (dir or .jsonl).")
+    ] = None,
+) -> None:
+    """Stream one completion of PROMPT from a model."""
+    from looplab.llm import CompletionOptions, Message, RecordingModel, load_model
+
+    chat = load_model(model)
+    if record:
+        chat = RecordingModel(chat, record)
+    messages = [Message(role="system", content=system)] if system else []
+    messages.append(Message(role="user", content=prompt))
+    options = CompletionOptions(max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+    def show(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    completion = chat.complete(messages, options, on_text=show)
+    sys.stdout.write("\n")
+    u = completion.usage
+    err.print(
+        f"[dim]{completion.model}: {u.prompt_tokens} prompt + {u.completion_tokens} completion "
+        f"tokens, {u.latency_s:.2f} s, finish={completion.finish_reason}[/dim]",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

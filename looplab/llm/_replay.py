@@ -1,0 +1,195 @@
+"""Record completions from any backend, and replay them for exact reproduction.
+
+A recording is a JSON-lines file, one completion a line, keyed by the request:
+the model's name, the messages and the options. Replaying the same requests in
+the same order returns the same completions; the n-th identical request gets
+the n-th recorded answer (so repeated sampling replays too). A request with no
+recording left raises ``ReplayMissError`` naming it: replay never falls back
+to a live model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from looplab.errors import ConfigError, ReplayMissError
+from looplab.llm._types import ChatModel, Completion, CompletionOptions, Message, OnText
+
+__all__ = ["RECORDING_FILE", "RecordingModel", "ReplayModel", "request_key"]
+
+RECORDING_FILE = "completions.jsonl"
+"""The recording's file name inside a run directory."""
+
+_VERSION = 1
+
+
+def request_key(model: str, messages: Sequence[Message], options: CompletionOptions) -> str:
+    """A stable hash of everything that determines a completion."""
+    payload = {
+        "model": model,
+        "messages": [m.model_dump() for m in messages],
+        "options": options.model_dump(mode="json"),
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _recording_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path / RECORDING_FILE if path.is_dir() or not path.suffix else path
+
+
+class RecordingModel:
+    """Wraps any ChatModel and appends every completion it returns to a recording.
+
+    Lines are flushed as they are written, so a run killed at any moment keeps
+    every completion it had received.
+    """
+
+    def __init__(self, inner: ChatModel, path: str | Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.supports_continuation = inner.supports_continuation
+        self.path = _recording_path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def _record(
+        self, messages: Sequence[Message], options: CompletionOptions, completion: Completion
+    ) -> None:
+        line = {
+            "version": _VERSION,
+            "key": request_key(self.name, messages, options),
+            "model": self.name,
+            "supports_continuation": self.supports_continuation,
+            "request": {
+                "messages": [m.model_dump() for m in messages],
+                "options": options.model_dump(mode="json"),
+            },
+            "completion": completion.model_dump(mode="json"),
+        }
+        with self._lock, self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        completion = self.inner.complete(messages, options, on_text=on_text)
+        self._record(messages, options, completion)
+        return completion
+
+    async def acomplete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        completion = await self.inner.acomplete(messages, options, on_text=on_text)
+        self._record(messages, options, completion)
+        return completion
+
+
+class ReplayModel:
+    """Answers requests from a recording made by ``RecordingModel``.
+
+    ``model`` picks one model's completions when the recording holds several
+    (a generator and a critic, say); it may be omitted when there is only one.
+    """
+
+    def __init__(self, path: str | Path, *, model: str | None = None) -> None:
+        self.path = _recording_path(path)
+        lines = self._read_lines()
+        names = sorted({line["model"] for line in lines})
+        if model is None:
+            if len(names) > 1:
+                raise ConfigError(
+                    f"{self.path} holds completions of several models ({', '.join(names)}): "
+                    "pick one with replay:PATH#MODEL"
+                )
+            model = names[0] if names else "replay"
+        elif model not in names:
+            raise ConfigError(
+                f"{self.path} has no completions of model {model!r} "
+                f"(it has: {', '.join(names) or 'none'})"
+            )
+        self.name = model
+        mine = [line for line in lines if line["model"] == model]
+        self.supports_continuation = bool(mine and mine[0].get("supports_continuation", False))
+        self._queues: dict[str, deque[Completion]] = defaultdict(deque)
+        for line in mine:
+            self._queues[line["key"]].append(Completion.model_validate(line["completion"]))
+        self._lock = threading.Lock()
+
+    def _read_lines(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            raise ConfigError(f"no recording at {self.path}: record a run first")
+        lines = []
+        with self.path.open(encoding="utf-8") as f:
+            for number, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    line = json.loads(raw)
+                    line["key"], line["model"], line["completion"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    # A run killed mid-write leaves at most a torn last line.
+                    if raw.endswith("\n"):
+                        raise ConfigError(f"{self.path}:{number} is not a recording line") from exc
+                    continue
+                lines.append(line)
+        return lines
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        key = request_key(self.name, messages, options)
+        with self._lock:
+            queue = self._queues.get(key)
+            if not queue:
+                raise ReplayMissError(
+                    f"replay miss: {self.path} has no (further) completion of {self.name} "
+                    f"for request {key} ({_describe(messages)})",
+                    key=key,
+                )
+            completion = queue.popleft()
+        if on_text is not None and completion.text:
+            on_text(completion.text)
+        return completion
+
+    async def acomplete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        await asyncio.sleep(0)  # a real await point, as with any other backend
+        return self.complete(messages, options, on_text=on_text)
+
+
+def _describe(messages: Sequence[Message]) -> str:
+    """A short human description of a request, for the miss message."""
+    if not messages:
+        return "no messages"
+    last = messages[-1]
+    snippet = " ".join(last.content.split())[:80]
+    return f"{len(messages)} messages, last {last.role}: {snippet!r}"

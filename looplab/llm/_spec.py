@@ -1,0 +1,102 @@
+"""Model specs: one string names a model for the CLI and for configs.
+
+========================== =====================================================
+spec                        model
+========================== =====================================================
+``local``                   the embedded SmolLM2-135M-Instruct (llama.cpp)
+``gguf:PATH``               any GGUF file, run in-process by llama.cpp
+``openai:MODEL``            an OpenAI-compatible server at OPENAI_BASE_URL (or OpenAI)
+``openai:MODEL@BASE_URL``   the same at an explicit base URL
+``replay:PATH``             completions recorded in PATH (a run dir or a .jsonl)
+``replay:PATH#MODEL``       one model's completions from a recording of several
+========================== =====================================================
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict
+
+from looplab.errors import ModelSpecError
+from looplab.llm._types import ChatModel
+
+__all__ = ["ModelSpec", "load_model", "parse_model_spec"]
+
+_KINDS = ("local", "gguf", "openai", "replay")
+
+
+class ModelSpec(BaseModel):
+    """A parsed model spec."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["local", "gguf", "openai", "replay"]
+    target: str = ""
+    """The GGUF path, the OpenAI model name or the recording path."""
+    base_url: str | None = None
+    """For ``openai``: the server's base URL."""
+    replay_model: str | None = None
+    """For ``replay``: which recorded model to replay."""
+
+    def __str__(self) -> str:
+        if self.kind == "local":
+            return "local"
+        text = f"{self.kind}:{self.target}"
+        if self.base_url:
+            text += f"@{self.base_url}"
+        if self.replay_model:
+            text += f"#{self.replay_model}"
+        return text
+
+
+def parse_model_spec(spec: str) -> ModelSpec:
+    """Parse a spec string; raise ``ModelSpecError`` saying what is wrong.
+
+    >>> parse_model_spec("openai:qwen@http://127.0.0.1:8000/v1").base_url
+    'http://127.0.0.1:8000/v1'
+    """
+    spec = spec.strip()
+    if spec == "local":
+        return ModelSpec(kind="local")
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in _KINDS or kind == "local":
+        raise ModelSpecError(
+            f"unknown model spec {spec!r}: use local, gguf:PATH, openai:MODEL, "
+            "openai:MODEL@BASE_URL or replay:RUN_DIR"
+        )
+    if not rest:
+        raise ModelSpecError(f"model spec {spec!r} names no {kind} target after the colon")
+    if kind == "gguf":
+        return ModelSpec(kind="gguf", target=rest)
+    if kind == "replay":
+        path, _, model = rest.partition("#")
+        return ModelSpec(kind="replay", target=path, replay_model=model or None)
+    model, _, base_url = rest.partition("@")
+    if not model:
+        raise ModelSpecError(f"model spec {spec!r} names no model before '@'")
+    if base_url:
+        parsed = urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ModelSpecError(
+                f"base URL {base_url!r} in {spec!r} is not an http(s) URL, "
+                "e.g. openai:MODEL@http://127.0.0.1:8000/v1"
+            )
+    return ModelSpec(kind="openai", target=model, base_url=base_url or None)
+
+
+def load_model(spec: str | ModelSpec) -> ChatModel:
+    """Build the model a spec names (loading weights or checking the recording now)."""
+    parsed = spec if isinstance(spec, ModelSpec) else parse_model_spec(spec)
+    if parsed.kind in ("local", "gguf"):
+        from looplab.llm._llamacpp import LlamaCppModel
+
+        return LlamaCppModel(parsed.target or None)
+    if parsed.kind == "openai":
+        from looplab.llm._openai import OpenAIModel
+
+        return OpenAIModel(parsed.target, base_url=parsed.base_url)
+    from looplab.llm._replay import ReplayModel
+
+    return ReplayModel(parsed.target, model=parsed.replay_model)
