@@ -1,6 +1,9 @@
-"""Generator (the decode loop with tool calls by special tokens) and Critic.
+"""Agents: the Generator (a model answering through the tool-calling decode loop).
 
-Not built yet: arrives with the tools issue (#4) and the graphs issue (#6).
+The Critic arrives with the graphs issue (#6).
 """
 
-__all__: list[str] = []
+from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
+from looplab.agents._generator import Generator
+
+__all__ = ["DecodeLoop", "Generator", "OnToolCall", "PendingCall", "trim_output"]

@@ -1,6 +1,29 @@
-"""Tools the model calls by writing special tokens: calculator, python, browser.
+"""Tools the model calls by writing special tokens into its text.
 
-Not built yet: arrives with the tools issue (#4).
+A tool is text in, text out (``run(text) -> ToolResult``), safe against
+whatever a model writes. ``TagSyntax`` says how calls and results look
+(``<calc>17*23</calc><result>391</result>``); the decode loop that runs them
+lives in ``looplab.agents``.
 """
 
-__all__: list[str] = []
+from looplab.tools._calculator import Calculator
+from looplab.tools._prompt import example_turns, tool_system_prompt
+from looplab.tools._protocol import TextTool, Tool, ToolExample, ToolRegistry, ToolResult
+from looplab.tools._syntax import CallMatch, TagSyntax, strip_fences
+
+__all__ = [
+    # protocol
+    "TextTool",
+    "Tool",
+    "ToolExample",
+    "ToolRegistry",
+    "ToolResult",
+    # syntax and prompting
+    "CallMatch",
+    "TagSyntax",
+    "example_turns",
+    "strip_fences",
+    "tool_system_prompt",
+    # tools
+    "Calculator",
+]

@@ -1,0 +1,86 @@
+"""The Generator: a model plus tools, answering through the decode loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from looplab.agents._decode import DecodeLoop, OnToolCall
+from looplab.llm import ChatModel, CompletionOptions, Message, OnText
+from looplab.records import Generation
+from looplab.tools import TagSyntax, Tool, ToolRegistry
+
+__all__ = ["Generator"]
+
+
+class Generator:
+    """Answers with ``model``, calling ``tools`` whenever the model writes a call.
+
+    Results are spliced by true continuation when the model supports it and by
+    a new turn otherwise. ``options.max_tokens`` is the budget of the whole
+    answer, summed over every model call it takes.
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        tools: ToolRegistry | Iterable[Tool] = (),
+        *,
+        syntax: TagSyntax | None = None,
+        options: CompletionOptions | None = None,
+        max_tool_calls: int = 8,
+        max_result_chars: int = 2000,
+    ) -> None:
+        self.model = model
+        self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.syntax = syntax or TagSyntax()
+        self.options = options or CompletionOptions()
+        self.max_tool_calls = max_tool_calls
+        self.max_result_chars = max_result_chars
+
+    def _loop(self, messages: Sequence[Message], on_tool: OnToolCall | None) -> DecodeLoop:
+        return DecodeLoop(
+            messages,
+            on_tool=on_tool,
+            tool_names=self.tools.names,
+            syntax=self.syntax,
+            options=self.options,
+            continuation=self.model.supports_continuation,
+            max_tool_calls=self.max_tool_calls,
+            max_result_chars=self.max_result_chars,
+            model_name=self.model.name,
+        )
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        on_text: OnText | None = None,
+        on_tool: OnToolCall | None = None,
+    ) -> Generation:
+        loop = self._loop(messages, on_tool)
+        while not loop.done:
+            request, options = loop.request()
+            pending = loop.feed(self.model.complete(request, options, on_text=on_text))
+            if pending is not None:
+                tool = self.tools.get(pending.tool)
+                assert tool is not None  # the loop only hands back registered tools
+                loop.resolve(pending, tool.run(pending.input))
+        return loop.result()
+
+    async def agenerate(
+        self,
+        messages: Sequence[Message],
+        *,
+        on_text: OnText | None = None,
+        on_tool: OnToolCall | None = None,
+    ) -> Generation:
+        loop = self._loop(messages, on_tool)
+        while not loop.done:
+            request, options = loop.request()
+            completion = await self.model.acomplete(request, options, on_text=on_text)
+            pending = loop.feed(completion)
+            if pending is not None:
+                tool = self.tools.get(pending.tool)
+                assert tool is not None
+                loop.resolve(pending, await tool.arun(pending.input))
+        return loop.result()

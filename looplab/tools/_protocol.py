@@ -1,0 +1,120 @@
+"""What a tool is: text in, text out, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from looplab.errors import ConfigError, ToolError
+
+__all__ = ["Tool", "ToolExample", "ToolRegistry", "ToolResult", "TextTool"]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one run of a tool gave: an output, or an error the model will see."""
+
+    ok: bool
+    output: str = ""
+    error: str = ""
+    elapsed_s: float = 0.0
+
+    @classmethod
+    def failure(cls, error: str, elapsed_s: float = 0.0) -> ToolResult:
+        return cls(ok=False, error=error, elapsed_s=elapsed_s)
+
+
+@dataclass(frozen=True)
+class ToolExample:
+    """A worked example of the tool in use, shown to the model as an earlier chat turn.
+
+    A small model writes correct calls only after seeing a few of these.
+    """
+
+    question: str
+    input: str
+    output: str
+    answer: str
+    """What the assistant says after the result."""
+
+
+@runtime_checkable
+class Tool(Protocol):
+    """A tool the model calls by writing its name as a tag: ``<calc>17*23</calc>``.
+
+    ``run`` receives exactly the text the model wrote and must return a
+    ``ToolResult`` for any input at all -- hostile input is the normal case.
+    """
+
+    name: str
+    description: str
+    examples: tuple[ToolExample, ...]
+
+    def run(self, text: str) -> ToolResult: ...
+
+    async def arun(self, text: str) -> ToolResult: ...
+
+
+class TextTool:
+    """Base for tools written as one function ``call(text) -> str``.
+
+    ``call`` raises ``ToolError`` for input it refuses; ``run`` times it and
+    turns that, or any unexpected exception, into an error result, so a tool
+    can never crash the decode loop.
+    """
+
+    name: str = ""
+    description: str = ""
+    examples: tuple[ToolExample, ...] = ()
+
+    def call(self, text: str) -> str:
+        raise NotImplementedError(f"{type(self).__name__} must define call(text)")
+
+    def run(self, text: str) -> ToolResult:
+        started = time.perf_counter()
+        try:
+            output = self.call(text)
+        except ToolError as exc:
+            return ToolResult.failure(str(exc), time.perf_counter() - started)
+        except Exception as exc:  # a tool bug must reach the record, not crash the loop
+            message = f"internal error in {self.name}: {type(exc).__name__}: {exc}"
+            return ToolResult.failure(message, time.perf_counter() - started)
+        return ToolResult(ok=True, output=output, elapsed_s=time.perf_counter() - started)
+
+    async def arun(self, text: str) -> ToolResult:
+        return await asyncio.to_thread(self.run, text)
+
+
+class ToolRegistry:
+    """Tools by name, in the order they were added (the order shown to the model)."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.add(tool)
+
+    def add(self, tool: Tool) -> None:
+        if not tool.name.isidentifier():
+            raise ConfigError(f"tool name {tool.name!r} must be an identifier (it becomes a tag)")
+        if tool.name in self._tools:
+            raise ConfigError(f"a tool named {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._tools)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
