@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from looplab.agents import Generator
+from looplab.errors import ToolError
 from looplab.llm import CompletionOptions, Message, RecordingModel, ReplayModel
 from looplab.records import Usage
-from looplab.errors import ToolError
 from looplab.tools import TextTool, ToolExample
 from tests.helpers.scripted import ScriptedModel
 
@@ -49,9 +49,10 @@ class Broken(TextTool):
         raise RuntimeError("boom")
 
 
-def generate(script, tools=(Adder(),), **kwargs):
+def generate(script, tools=None, **kwargs):
     model_kwargs = {k: kwargs.pop(k) for k in ("continuation", "honour_stops") if k in kwargs}
     model = ScriptedModel(script, **model_kwargs)
+    tools = [Adder()] if tools is None else tools
     generation = Generator(model, tools, **kwargs).generate(QUESTION)
     return generation, model
 
