@@ -27,7 +27,7 @@ _PROSE_TAGS = frozenset(
         "a b i u p s q em strong code pre br hr div span sup sub li ul ol table tr td th "
         "h1 h2 h3 h4 h5 h6 html head body title blockquote small big tt kbd var samp mark "
         "think thinking answer reasoning step"
-    ).split()  # noqa: SIM905 - a word list reads better than 60 quoted strings
+    ).split()
 )
 
 
