@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 EXIT_ERROR = 2
 """Exit code for bad input or a failed backend (typer uses 2 for usage errors too)."""
@@ -40,7 +40,7 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except LooplabError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -121,6 +121,47 @@ def ask(
         f"tokens, {u.latency_s:.2f} s, finish={completion.finish_reason}[/dim]",
         highlight=False,
     )
+
+
+@app.command("tools")
+@cli_command
+def list_tools() -> None:
+    """List the built-in tools and how the model calls them."""
+    from looplab.tools import BUILTIN_TOOLS, TagSyntax
+
+    syntax = TagSyntax()
+    table = Table(title="looplab tools")
+    for column in ("name", "call", "description"):
+        table.add_column(column, overflow="fold")
+    for name, factory in BUILTIN_TOOLS.items():
+        tool = factory()
+        table.add_row(name, syntax.render_call(name, "..."), tool.description)
+    out.print(table)
+
+
+@app.command("tool")
+@cli_command
+def run_tool(
+    name: Annotated[str, typer.Argument(help="Tool name, e.g. calc or browse.")],
+    text: Annotated[str, typer.Argument(help="The input, exactly as a model would write it.")],
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(help="browse: an IP or network[:port] to allow though not public."),
+    ] = None,
+) -> None:
+    """Run one tool on one input, as a model's call would: result on stdout (exit 0),
+    error on stderr (exit 1)."""
+    from looplab.tools import Browser, make_tools
+
+    tool = make_tools([name])[name]
+    if allow and name == "browse":
+        tool = Browser(allow=allow)
+    result = tool.run(text)
+    if result.ok:
+        sys.stdout.write(result.output + "\n")
+        return
+    err.print(f"[red]{name} error:[/red] {result.error}", highlight=False)
+    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -71,3 +71,33 @@ def test_doctor_reports_the_embedded_model():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "embedded weights" in result.stdout and "SmolLM2" in result.stdout
     assert "sandbox: docker" in result.stdout and "sandbox: bubblewrap" in result.stdout
+
+
+def test_tool_prints_the_result():
+    result = looplab("tool", "calc", "17*23")
+    assert result.returncode == 0 and result.stdout == "391\n"
+
+
+def test_tool_error_is_one_line_and_exit_1():
+    result = looplab("tool", "calc", "__import__('os')")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == "calc error: unknown function '__import__'"
+
+
+def test_browse_refuses_loopback_unless_allowed():
+    url = f"http://127.0.0.1:{free_port()}/"
+    refused = looplab("tool", "browse", url)
+    assert refused.returncode == 1 and "loopback address" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    allowed = looplab("tool", "browse", "--allow", "127.0.0.1", url)
+    assert allowed.returncode == 1 and "cannot connect" in allowed.stderr  # allowed, nobody there
+
+
+def test_unknown_tool_is_a_one_line_error():
+    assert_one_line_error(looplab("tool", "search", "cats"), "unknown tool 'search'")
+
+
+def test_tools_lists_the_builtins():
+    result = looplab("tools")
+    assert result.returncode == 0
+    assert "<calc>...</calc>" in result.stdout and "<browse>...</browse>" in result.stdout

@@ -6,6 +6,8 @@ whatever a model writes. ``TagSyntax`` says how calls and results look
 lives in ``looplab.agents``.
 """
 
+from looplab.tools._browser import Browser, check_address
+from looplab.tools._builtin import BUILTIN_TOOLS, make_tools
 from looplab.tools._calculator import Calculator
 from looplab.tools._prompt import example_turns, tool_system_prompt
 from looplab.tools._protocol import TextTool, Tool, ToolExample, ToolRegistry, ToolResult
@@ -25,5 +27,9 @@ __all__ = [
     "strip_fences",
     "tool_system_prompt",
     # tools
+    "BUILTIN_TOOLS",
+    "make_tools",
+    "Browser",
     "Calculator",
+    "check_address",
 ]

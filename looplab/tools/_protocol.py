@@ -106,6 +106,11 @@ class ToolRegistry:
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
 
+    def __getitem__(self, name: str) -> Tool:
+        if name not in self._tools:
+            raise ConfigError(f"no tool named {name!r}; the tools are: {', '.join(self._tools)}")
+        return self._tools[name]
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._tools)

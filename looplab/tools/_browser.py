@@ -1,0 +1,254 @@
+"""The ``browse`` tool: GET a URL the model wrote and return the page's readable text.
+
+SECURITY (server-side request forgery). Whatever URL a model writes is
+fetched from this machine, so every hop is checked before it is requested:
+
+- only http and https;
+- the host is resolved *once* and every address it resolves to must be a
+  public one: loopback, private, link-local (169.254.169.254), shared,
+  multicast, unspecified and reserved ranges are refused, IPv4-mapped IPv6
+  addresses are judged by the IPv4 address inside; spellings such as
+  0x7f000001, 2130706433 or 0177.0.0.1 resolve to what they mean and are
+  judged the same way;
+- the connection goes to the checked address (the Host header and TLS SNI
+  carry the name), so DNS rebinding cannot swap the address between the
+  check and the connect;
+- redirects are followed by hand, each hop checked again, at most
+  ``max_redirects``;
+- proxies from the environment are ignored (a proxy would connect for us);
+- connect/read timeouts, a total deadline, a cap on bytes read while
+  streaming, and text-like content types only.
+
+``allow`` names addresses a user reaches on purpose (a test server on
+127.0.0.1, an intranet): IPs or networks, optionally with a port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import httpx
+
+from looplab.errors import ToolError
+from looplab.tools._html import html_to_text
+from looplab.tools._protocol import TextTool, ToolExample
+
+__all__ = ["Browser", "check_address"]
+
+Resolver = Callable[[str, int], list[str]]
+"""Host and port -> the IP addresses it resolves to."""
+
+_TEXT_TYPES = ("text/", "application/xhtml+xml", "application/xml", "application/json")
+_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ToolError(f"cannot resolve host {host!r}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_address(ip: _IPAddress) -> str | None:
+    """Why ``ip`` may not be fetched, or None if it is a public address."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attribute, label in (
+        ("is_loopback", "a loopback"),
+        ("is_unspecified", "an unspecified"),
+        ("is_link_local", "a link-local"),
+        ("is_multicast", "a multicast"),
+        ("is_private", "a private"),
+        ("is_reserved", "a reserved"),
+    ):
+        if getattr(ip, attribute):
+            return f"{label} address ({ip})"
+    if not ip.is_global:
+        return f"a non-public address ({ip})"
+    return None
+
+
+@dataclass(frozen=True)
+class _Allowed:
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    port: int | None
+
+    @classmethod
+    def parse(cls, entry: str) -> _Allowed:
+        host, port = entry, None
+        if entry.startswith("["):  # [::1]:8080
+            host, _, rest = entry[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else None
+        elif entry.count(":") == 1:
+            host, _, port_text = entry.partition(":")
+            port = int(port_text)
+        return cls(ipaddress.ip_network(host, strict=False), port)
+
+    def admits(self, ip: _IPAddress, port: int) -> bool:
+        return ip in self.network and self.port in (None, port)
+
+
+class Browser(TextTool):
+    """Reads one web page: its title and main text, cut to a budget."""
+
+    name = "browse"
+    description = "Fetch a web page. Write one http(s) URL; you get its title and main text back."
+    examples = (
+        ToolExample(
+            "What is on https://example.com ?",
+            "https://example.com",
+            "Title: Example Domain\nURL: https://example.com/\n\nExample Domain\n\n"
+            "This domain is for use in documentation examples without needing permission.",
+            "The page says the domain is for use in documentation examples.",
+        ),
+    )
+
+    def __init__(
+        self,
+        *,
+        allow: Iterable[str] = (),
+        max_chars: int = 4000,
+        max_bytes: int = 2_000_000,
+        max_redirects: int = 5,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+        total_timeout_s: float = 20.0,
+        resolver: Resolver | None = None,
+        user_agent: str = "looplab-browser/0.1",
+    ) -> None:
+        try:
+            self.allow = tuple(_Allowed.parse(entry) for entry in allow)
+        except ValueError as exc:
+            raise ToolError(f"bad allow-list entry: {exc}") from exc
+        self.max_chars = max_chars
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.total_timeout_s = total_timeout_s
+        self.resolve = resolver or _system_resolver
+        timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would bypass the address check
+            headers={"user-agent": user_agent, "accept": "text/html,text/plain;q=0.9,*/*;q=0.1"},
+        )
+
+    def call(self, text: str) -> str:
+        url = text.strip().strip("<>\"'` ")
+        deadline = time.monotonic() + self.total_timeout_s
+        for _ in range(self.max_redirects + 1):
+            target = self._checked(url)
+            response_or_next = self._fetch(url, target, deadline)
+            if isinstance(response_or_next, str):
+                return response_or_next
+            url = response_or_next.location
+        raise ToolError(f"too many redirects (more than {self.max_redirects})")
+
+    def _checked(self, url: str) -> _Target:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise ToolError(f"not a valid URL: {url[:100]!r}") from exc
+        if parsed.scheme not in ("http", "https"):
+            raise ToolError(
+                f"only http and https URLs can be fetched, not {parsed.scheme or url[:30]!r}"
+            )
+        host = parsed.host
+        if not host:
+            raise ToolError(f"the URL has no host: {url[:100]!r}")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolve(host, port)]
+        if not addresses:
+            raise ToolError(f"cannot resolve host {host!r}")
+        for ip in addresses:
+            if any(rule.admits(ip, port) for rule in self.allow):
+                continue
+            reason = check_address(ip)
+            if reason is not None:
+                raise ToolError(f"refused: {host} is {reason}; only public addresses are fetched")
+        return _Target(url=parsed, host=host, port=port, ip=addresses[0])
+
+    def _fetch(self, url: str, target: _Target, deadline: float) -> str | _Redirect:
+        pinned = target.url.copy_with(host=str(target.ip))
+        host_header = target.host if target.url.port is None else f"{target.host}:{target.port}"
+        extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
+        request = self._client.build_request(
+            "GET", pinned, headers={"host": host_header}, extensions=extensions
+        )
+        try:
+            response = self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise ToolError(f"{target.host} did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise ToolError(f"cannot connect to {target.host}: {type(exc).__name__}") from exc
+        try:
+            if response.is_redirect:
+                location = response.headers.get("location", "")
+                if not location:
+                    raise ToolError(f"{target.host} redirected without a location")
+                return _Redirect(str(target.url.join(location)))
+            if response.status_code >= 400:
+                raise ToolError(f"{url[:100]} answered HTTP {response.status_code}")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type and not content_type.startswith(_TEXT_TYPES):
+                raise ToolError(f"not a text page ({content_type}); only text can be read")
+            body, cut = self._read(response, deadline)
+        finally:
+            response.close()
+        return self._render(str(target.url), content_type, body, cut, response.encoding)
+
+    def _read(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= self.max_bytes:
+                    return b"".join(chunks)[: self.max_bytes], True
+                if time.monotonic() > deadline:
+                    raise ToolError(f"the page took longer than {self.total_timeout_s:g} s to read")
+        except httpx.TimeoutException as exc:
+            raise ToolError("the server stopped sending the page (read timeout)") from exc
+        except httpx.HTTPError as exc:
+            raise ToolError(f"the page could not be read: {type(exc).__name__}") from exc
+        return b"".join(chunks), False
+
+    def _render(
+        self, url: str, content_type: str, body: bytes, cut: bool, encoding: str | None
+    ) -> str:
+        text = body.decode(encoding or "utf-8", errors="replace")
+        title = ""
+        if content_type in ("text/html", "application/xhtml+xml") or (
+            not content_type and "<html" in text[:1000].lower()
+        ):
+            title, text = html_to_text(text)
+        header = f"Title: {title}\nURL: {url}\n" if title else f"URL: {url}\n"
+        if cut:
+            header += f"[only the first {self.max_bytes} bytes of the page were read]\n"
+        if len(text) > self.max_chars:
+            text = (
+                f"{text[: self.max_chars]}\n[... {len(text) - self.max_chars} more characters cut]"
+            )
+        return f"{header}\n{text}"
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: httpx.URL
+    host: str
+    port: int
+    ip: _IPAddress
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    location: str

@@ -1,0 +1,193 @@
+"""The browser tool against a real HTTP server on 127.0.0.1, and its SSRF defences."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from looplab.tools import Browser
+from tests.helpers.web_server import WebServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    web = WebServer()
+    yield web
+    web.close()
+
+
+@pytest.fixture(scope="module")
+def other_server():
+    """A second local server that no test may ever reach."""
+    web = WebServer()
+    yield web
+    web.close()
+
+
+@pytest.fixture
+def browser(server):
+    """A browser allowed, explicitly, to reach the test server's port and nothing else local."""
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], total_timeout_s=5, read_timeout_s=1)
+    yield tool
+    tool.close()
+
+
+def test_html_page_becomes_title_and_text(browser, server):
+    result = browser.run(f"{server.url}/pages/python_idle_help.html")
+    assert result.ok, result.error
+    assert result.output.startswith("Title: IDLE — Python 3.12.0a0 documentation\nURL: ")
+    assert "IDLE is Python’s Integrated Development and Learning Environment" in result.output
+    assert "<div" not in result.output and "Report a Bug" not in result.output
+
+
+def test_pinned_connection_still_sends_the_host_name(browser, server):
+    browser.run(f"http://localhost:{server.port}/plain")
+    assert server.host_headers[-1] == f"localhost:{server.port}"
+
+
+def test_output_is_cut_to_the_budget_with_a_marker(server):
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], max_chars=300)
+    result = tool.run(f"{server.url}/pages/zlib_how.html")
+    assert result.ok
+    assert "more characters cut]" in result.output
+    body = result.output.split("\n\n", 1)[1]
+    assert len(body) < 300 + 50
+
+
+def test_plain_text_and_charsets(browser, server):
+    assert browser.run(f"{server.url}/plain").output.endswith("just plain text")
+    assert browser.run(f"{server.url}/latin1").output.endswith("café")
+
+
+def test_redirects_are_followed_and_capped(browser, server):
+    assert browser.run(f"{server.url}/redirect/3").output.endswith("just plain text")
+    too_many = browser.run(f"{server.url}/redirect/9")
+    assert not too_many.ok and "too many redirects" in too_many.error
+
+
+def test_non_text_content_is_refused(browser, server):
+    result = browser.run(f"{server.url}/image.png")
+    assert not result.ok and "not a text page (image/png)" in result.error
+
+
+def test_http_errors_are_reported(browser, server):
+    result = browser.run(f"{server.url}/missing")
+    assert not result.ok and "HTTP 404" in result.error
+
+
+def test_oversized_response_is_read_only_up_to_the_cap(server):
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], max_bytes=50_000)
+    result = tool.run(f"{server.url}/big")
+    assert result.ok and "[only the first 50000 bytes of the page were read]" in result.output
+
+
+def test_slow_server_hits_the_read_timeout(browser, server):
+    started = time.monotonic()
+    result = browser.run(f"{server.url}/slow")
+    assert not result.ok and "did not answer in time" in result.error
+    assert time.monotonic() - started < 2.5
+
+
+def test_dripping_server_hits_the_total_deadline(server):
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], total_timeout_s=1.0, read_timeout_s=1.0)
+    started = time.monotonic()
+    result = tool.run(f"{server.url}/drip")
+    assert not result.ok and "took longer than 1 s" in result.error
+    assert time.monotonic() - started < 2.0
+
+
+def ssrf_urls(port: int) -> list[str]:
+    return [
+        f"http://127.0.0.1:{port}/plain",
+        f"http://localhost:{port}/plain",
+        f"http://0x7f000001:{port}/plain",
+        f"http://2130706433:{port}/plain",
+        f"http://0177.0.0.1:{port}/plain",
+        f"http://127.1:{port}/plain",
+        f"http://[::1]:{port}/plain",
+        f"http://[::ffff:127.0.0.1]:{port}/plain",
+        f"http://[0:0:0:0:0:ffff:7f00:1]:{port}/plain",
+        f"http://user:secret@127.0.0.1:{port}/plain",
+        f"http://0.0.0.0:{port}/plain",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://224.0.0.1/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://internal.test/",  # the test resolver sends it to 10.1.2.3
+        "http://mixed.test/",  # one public and one private address: refused
+        "file:///etc/passwd",
+        f"gopher://127.0.0.1:{port}/",
+        f"ftp://127.0.0.1:{port}/",
+        "javascript:alert(1)",
+        f"HTTP://LOCALHOST:{port}/plain",
+    ]
+
+
+def fake_resolver(host: str, port: int) -> list[str]:
+    """System resolution, plus two names a hostile DNS could serve."""
+    from looplab.tools._browser import _system_resolver
+
+    fake = {"internal.test": ["10.1.2.3"], "mixed.test": ["93.184.215.14", "192.168.0.7"]}
+    return fake.get(host.lower()) or _system_resolver(host, port)
+
+
+def test_ssrf_suite_is_refused_without_an_allow_list(other_server):
+    tool = Browser(resolver=fake_resolver)
+    urls = ssrf_urls(other_server.port)
+    assert len(urls) >= 15
+    for url in urls:
+        result = tool.run(url)
+        assert not result.ok, f"{url} was fetched"
+        assert result.error.startswith(("refused:", "only http and https", "not a valid URL")), (
+            url,
+            result.error,
+        )
+    assert other_server.hits == []
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{other}/plain",
+        "http://169.254.169.254/",
+        "http://localhost:{other}/",
+        "file:///etc/passwd",
+        "http://[::1]:{other}/",
+    ],
+)
+def test_redirects_to_forbidden_places_are_refused(server, other_server, target):
+    """The origin server is allowed; where it redirects is checked again, hop by hop."""
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"])
+    location = target.format(other=other_server.port)
+    result = tool.run(f"{server.url}/to?url={location}")
+    assert not result.ok
+    assert result.error.startswith(("refused:", "only http and https"))
+    assert other_server.hits == []
+
+
+def test_dns_rebinding_cannot_swap_the_address(other_server):
+    """A name that first resolves public, then to 127.0.0.1: the checked address is the one used."""
+    answers = [["93.184.215.14"], ["127.0.0.1"]]
+    calls = []
+
+    def rebinding(host, port):
+        calls.append(host)
+        return answers[min(len(calls) - 1, 1)]
+
+    tool = Browser(resolver=rebinding, connect_timeout_s=0.5, total_timeout_s=2)
+    result = tool.run(f"http://rebind.test:{other_server.port}/plain")
+    assert not result.ok  # the public address is unreachable here: it was the one dialled
+    assert calls == ["rebind.test"]  # resolved once, never again before connecting
+    assert other_server.hits == []
+
+
+def test_allow_list_entries_are_validated():
+    from looplab.errors import ToolError
+
+    with pytest.raises(ToolError, match="bad allow-list entry"):
+        Browser(allow=["not-an-ip"])
