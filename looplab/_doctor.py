@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 
 __all__ = ["Check", "run_checks"]
@@ -64,48 +62,32 @@ def _check_openai() -> Check:
     )
 
 
-def _check_docker() -> Check:
-    try:
-        import docker
+def _check_sandboxes() -> list[Check]:
+    from looplab.sandbox import available_backends
 
-        client = docker.from_env(timeout=3)
-        version = client.version().get("Version", "?")
-        client.close()
-    except Exception as exc:  # any failure means: no usable engine
-        reason = " ".join(str(exc).split())[:120]
-        return Check(
-            "sandbox: docker",
-            False,
-            f"no Docker engine reachable ({reason})",
-            "apt-get install -y docker.io && dockerd &",
-        )
-    return Check("sandbox: docker", True, f"engine {version}")
-
-
-def _check_bubblewrap() -> Check:
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return Check(
-            "sandbox: bubblewrap", False, "bwrap not found", "apt-get install -y bubblewrap"
-        )
-    try:
-        probe = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-            capture_output=True,
-            timeout=10,
-            text=True,
-        )
-    except subprocess.TimeoutExpired:
-        return Check("sandbox: bubblewrap", False, "bwrap did not start within 10 s")
-    if probe.returncode != 0:
-        reason = " ".join(probe.stderr.split())[:120]
-        return Check(
-            "sandbox: bubblewrap",
-            False,
-            f"bwrap cannot create namespaces ({reason})",
-            "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
-        )
-    return Check("sandbox: bubblewrap", True, bwrap)
+    reasons = available_backends()
+    docker = Check(
+        "sandbox: docker",
+        reasons["docker"] is None,
+        reasons["docker"] or "engine and image ready",
+        ""
+        if reasons["docker"] is None
+        else "apt-get install docker.io; dockerd &; looplab sandbox build-image",
+    )
+    bwrap = Check(
+        "sandbox: bubblewrap",
+        reasons["bubblewrap"] is None,
+        reasons["bubblewrap"] or "namespaces work",
+        "" if reasons["bubblewrap"] is None else "apt-get install bubblewrap",
+    )
+    chosen = next((name for name, reason in reasons.items() if reason is None), None)
+    auto = Check(
+        "sandbox: auto",
+        chosen is not None,
+        f"uses {chosen}" if chosen else "no isolated backend",
+        "" if chosen else "install Docker or bubblewrap (or name --backend process: unisolated)",
+    )
+    return [docker, bwrap, auto]
 
 
 def run_checks() -> list[Check]:
@@ -114,6 +96,5 @@ def run_checks() -> list[Check]:
         _check_llama_cpp(),
         _check_weights(),
         _check_openai(),
-        _check_docker(),
-        _check_bubblewrap(),
+        *_check_sandboxes(),
     ]

@@ -1,7 +1,47 @@
-"""One protocol to run untrusted code; backends docker, bubblewrap, process.
+"""One protocol to run untrusted code; the security boundary of looplab.
 
-Not built yet: arrives with the sandbox issue (#5). ``looplab doctor`` already
-reports which isolation engines this machine has.
+``Sandbox.run(program | command, files=, stdin=, limits=) -> ExecResult``,
+with backends ``DockerSandbox`` (hardened containers in a warm pool),
+``BubblewrapSandbox`` (namespaces) and ``ProcessSandbox`` (unisolated, opt-in
+only). ``make_sandbox("auto")`` picks the best isolated one available.
 """
 
-__all__: list[str] = []
+from looplab.sandbox._bubblewrap import BubblewrapSandbox, bubblewrap_available
+from looplab.sandbox._docker import (
+    BUILT_IMAGE,
+    DEFAULT_IMAGES,
+    DockerSandbox,
+    docker_available,
+    reap_orphans,
+)
+from looplab.sandbox._factory import BACKENDS, available_backends, make_sandbox
+from looplab.sandbox._grading import CheckResult, acheck_program, check_program
+from looplab.sandbox._image import build_image
+from looplab.sandbox._process import ProcessSandbox
+from looplab.sandbox._types import ExecResult, Isolation, Limits, Sandbox
+
+__all__ = [
+    # protocol and records
+    "ExecResult",
+    "Isolation",
+    "Limits",
+    "Sandbox",
+    # backends
+    "BubblewrapSandbox",
+    "DockerSandbox",
+    "ProcessSandbox",
+    "BACKENDS",
+    "available_backends",
+    "bubblewrap_available",
+    "docker_available",
+    "make_sandbox",
+    "reap_orphans",
+    # images
+    "BUILT_IMAGE",
+    "DEFAULT_IMAGES",
+    "build_image",
+    # grading
+    "CheckResult",
+    "acheck_program",
+    "check_program",
+]

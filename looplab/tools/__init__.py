@@ -11,6 +11,7 @@ from looplab.tools._builtin import BUILTIN_TOOLS, make_tools
 from looplab.tools._calculator import Calculator
 from looplab.tools._prompt import example_turns, tool_system_prompt
 from looplab.tools._protocol import TextTool, Tool, ToolExample, ToolRegistry, ToolResult
+from looplab.tools._python import PythonTool
 from looplab.tools._syntax import CallMatch, TagSyntax, strip_fences
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "make_tools",
     "Browser",
     "Calculator",
+    "PythonTool",
     "check_address",
 ]

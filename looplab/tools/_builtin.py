@@ -8,11 +8,13 @@ from looplab.errors import ConfigError
 from looplab.tools._browser import Browser
 from looplab.tools._calculator import Calculator
 from looplab.tools._protocol import Tool, ToolRegistry
+from looplab.tools._python import PythonTool
 
 __all__ = ["BUILTIN_TOOLS", "make_tools"]
 
 BUILTIN_TOOLS: dict[str, Callable[[], Tool]] = {
     "calc": Calculator,
+    "python": PythonTool,
     "browse": Browser,
 }
 """Name -> factory of every tool looplab ships."""

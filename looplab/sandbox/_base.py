@@ -1,0 +1,161 @@
+"""What every backend shares: the runner request and the reading of its answer.
+
+A backend only has to start ``python3 -c RUNNER_SOURCE`` inside its isolation,
+send it the request, and return what it printed (``RunnerSandbox._execute``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import marshal
+import uuid
+from collections.abc import Mapping, Sequence
+
+from looplab.errors import SandboxError
+from looplab.sandbox._types import ExecResult, Isolation, Limits
+
+__all__ = ["OUTER_GRACE_S", "RunnerSandbox", "encode", "new_run_id", "runner_env"]
+
+OUTER_GRACE_S = 10.0
+"""How long past the program's own timeout a backend waits for the runner's answer."""
+
+PROGRAM_FILE = "main.py"
+
+
+def runner_env(home: str) -> dict[str, str]:
+    """The whole environment the program sees: nothing of the host's."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONIOENCODING": "utf-8",
+        # glibc reserves 64 MB of address space per thread arena: under an
+        # address-space limit, a few threads would exhaust it before using any.
+        "MALLOC_ARENA_MAX": "2",
+    }
+
+
+class RunnerSandbox:
+    """Base of the backends: builds the runner's request and reads its answer."""
+
+    isolation: Isolation = "none"
+    kill_all = False
+    """Kill every other process in the namespace after a run (true where the runner
+    shares a PID namespace with nothing but the sandbox itself)."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+
+    # -- what a backend provides -------------------------------------------------
+    def _workdir(self) -> str:
+        raise NotImplementedError
+
+    def _rlimits(self, limits: Limits) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _execute(self, request: dict, limits: Limits) -> bytes | None:
+        """Start the runner, send ``encode(request)``, return its stdout; None if it never
+        answered in time."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    # -- shared ------------------------------------------------------------------
+    def run(
+        self,
+        program: str | None = None,
+        *,
+        command: Sequence[str] | None = None,
+        files: Mapping[str, str | bytes] | None = None,
+        stdin: str | bytes = b"",
+        limits: Limits | None = None,
+    ) -> ExecResult:
+        limits = limits or self.limits
+        if (program is None) == (command is None):
+            raise ValueError("give exactly one of program and command")
+        all_files = dict(files or {})
+        for name in all_files:
+            if name.startswith("/") or ".." in name.split("/") or not name.strip("/"):
+                raise SandboxError(
+                    f"file name {name!r} must be a relative path inside the work dir"
+                )
+        if program is not None:
+            all_files[PROGRAM_FILE] = program
+            argv = ["python3", PROGRAM_FILE]
+        else:
+            argv = list(command or ())
+        workdir = self._workdir()
+        request = {
+            "workdir": workdir,
+            "files": {name: _bytes(data) for name, data in all_files.items()},
+            "argv": argv,
+            "env": runner_env(workdir),
+            "stdin": _bytes(stdin),
+            "timeout": limits.timeout_s,
+            "output_limit": limits.output_bytes,
+            "rlimits": self._rlimits(limits),
+            "kill_all": self.kill_all,
+        }
+        answer = self._execute(request, limits)
+        if answer is None:
+            return ExecResult(
+                stdout="",
+                stderr="",
+                exit_code=137,
+                timed_out=True,
+                duration_s=limits.timeout_s,
+                isolation=self.isolation,
+            )
+        return self._parse(answer)
+
+    async def arun(
+        self,
+        program: str | None = None,
+        *,
+        command: Sequence[str] | None = None,
+        files: Mapping[str, str | bytes] | None = None,
+        stdin: str | bytes = b"",
+        limits: Limits | None = None,
+    ) -> ExecResult:
+        return await asyncio.to_thread(
+            self.run, program, command=command, files=files, stdin=stdin, limits=limits
+        )
+
+    def _parse(self, answer: bytes) -> ExecResult:
+        lines = answer.strip().splitlines()
+        try:
+            data = json.loads(lines[-1])
+            return ExecResult(
+                stdout=base64.b64decode(data["stdout"]).decode("utf-8", errors="replace"),
+                stderr=base64.b64decode(data["stderr"]).decode("utf-8", errors="replace"),
+                exit_code=data["exit_code"],
+                timed_out=data["timed_out"],
+                oom_killed=data["oom_killed"],
+                output_truncated=data["truncated"],
+                duration_s=data["duration"],
+                isolation=self.isolation,
+            )
+        except (IndexError, KeyError, ValueError, binascii.Error) as exc:
+            tail = answer[-300:].decode("utf-8", errors="replace")
+            raise SandboxError(
+                f"the {self.isolation} sandbox's runner gave no result: {tail!r}"
+            ) from exc
+
+
+def encode(request: dict) -> bytes:
+    """The runner's request, as it reads it: marshal (built in, so free to import there)."""
+    return marshal.dumps(request)
+
+
+def _bytes(data: str | bytes) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]

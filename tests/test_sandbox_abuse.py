@@ -1,0 +1,300 @@
+"""The abuse suite, for every isolated backend (Docker and bubblewrap).
+
+Model-written code is hostile by assumption. Each case must be contained,
+reported with the right status, leave the host and the next run unaffected,
+and leave nothing running. Where an engine is missing these tests skip with
+the reason; CI sets LOOPLAB_REQUIRE_SANDBOX=1, which turns a missing engine
+into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from looplab.sandbox import (
+    BubblewrapSandbox,
+    DockerSandbox,
+    Limits,
+    available_backends,
+    check_program,
+)
+from tests.helpers.web_server import WebServer
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRED = os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1"
+FAST = Limits(timeout_s=3.0, memory_mb=256, pids=64, output_bytes=64 * 1024)
+SECRET = "looplab-planted-secret-8c1f"
+
+
+def _backend(name: str):
+    reason = available_backends()[name]
+    if reason is not None:
+        if REQUIRED:
+            pytest.fail(f"LOOPLAB_REQUIRE_SANDBOX=1 but {name} is unusable: {reason}")
+        pytest.skip(f"{name} is unusable here: {reason}")
+    return DockerSandbox(FAST) if name == "docker" else BubblewrapSandbox(FAST)
+
+
+@pytest.fixture(scope="module", params=["docker", "bubblewrap"])
+def sandbox(request):
+    box = _backend(request.param)
+    yield box
+    box.close()
+
+
+@pytest.fixture(autouse=True)
+def _next_run_is_unaffected(request):
+    """After every case, a plain program still runs normally in the same sandbox."""
+    yield
+    if "sandbox" in request.fixturenames:
+        box = request.getfixturevalue("sandbox")
+        result = box.run("print('still fine')")
+        assert result.ok and result.stdout == "still fine\n", result
+
+
+def _nobody_processes() -> list[str]:
+    """Processes on the host owned by uid 65534 (bubblewrap runs the sandbox as nobody)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == 65534:
+                    found.append(
+                        Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace")
+                    )
+            except OSError:
+                pass
+    return found
+
+
+def _assert_nothing_left(sandbox) -> None:
+    if isinstance(sandbox, BubblewrapSandbox):
+        deadline = time.monotonic() + 3
+        while _nobody_processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _nobody_processes() == []
+    else:
+        # in a container: only PID 1 (the reaper), the runner and the program itself
+        listing = "import os; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"
+        assert sandbox.run(listing).stdout.strip() == "3"
+
+
+# -- the abuse cases -------------------------------------------------------------------
+
+
+def test_fork_bomb(sandbox):
+    result = sandbox.run("import os\nwhile True:\n    os.fork()")
+    assert not result.ok
+    assert result.duration_s < FAST.timeout_s + 1
+    _assert_nothing_left(sandbox)
+
+
+def test_memory_bomb(sandbox):
+    result = sandbox.run("chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))")
+    assert result.oom_killed and not result.ok
+    assert not result.timed_out
+
+
+def test_infinite_loop(sandbox):
+    result = sandbox.run("while True:\n    pass")
+    assert result.timed_out and result.exit_code == 137
+    assert FAST.timeout_s <= result.duration_s < FAST.timeout_s + 2
+
+
+def test_cpu_spin_in_many_threads(sandbox):
+    program = (
+        "import threading\n"
+        "def spin():\n    while True: pass\n"
+        "for _ in range(8):\n    threading.Thread(target=spin, daemon=True).start()\n"
+        "spin()\n"
+    )
+    result = sandbox.run(program)
+    assert not result.ok and (result.timed_out or result.exit_code in (137, 152))
+    _assert_nothing_left(sandbox)
+
+
+def test_hundred_megabytes_of_output(sandbox):
+    result = sandbox.run("import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 2**20)")
+    assert result.output_truncated
+    assert len(result.stdout) == FAST.output_bytes
+
+
+def test_flooding_stderr(sandbox):
+    result = sandbox.run("import sys\nwhile True:\n    sys.stderr.write('e' * 65536)")
+    assert result.output_truncated and result.timed_out
+    assert len(result.stderr) == FAST.output_bytes
+
+
+def test_closing_stdout_and_stderr(sandbox):
+    result = sandbox.run("import os\nos.close(1)\nos.close(2)\nimport time\ntime.sleep(0.2)\n")
+    assert result.exit_code in (0, 120) and not result.timed_out
+    assert result.stdout == "" and result.stderr == ""
+
+
+@pytest.mark.parametrize("target", ["/etc/looplab-pwned", "/usr/looplab-pwned", "/looplab-pwned"])
+def test_writing_outside_the_work_directory(sandbox, target):
+    result = sandbox.run(f"open({target!r}, 'w').write('x')")
+    assert result.exit_code != 0
+    assert "Read-only file system" in result.stderr or "Permission denied" in result.stderr
+    assert not Path(target).exists()
+
+
+def test_reading_host_files(sandbox):
+    program = f"""
+import os
+for path in ["/etc/shadow", {str(REPO / "pyproject.toml")!r}, {str(Path.home())!r}]:
+    try:
+        print(path, "READ", open(path).read()[:50])
+    except (IsADirectoryError,):
+        print(path, "LISTED", os.listdir(path))
+    except OSError as exc:
+        print(path, "refused", type(exc).__name__)
+"""
+    result = sandbox.run(program)
+    assert "READ" not in result.stdout and "LISTED" not in result.stdout, result.stdout
+    assert result.stdout.count("refused") == 3
+
+
+def test_parent_environment_is_not_visible(sandbox, monkeypatch):
+    monkeypatch.setenv("LOOPLAB_TEST_SECRET", SECRET)
+    program = """
+import os
+print(dict(os.environ))
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            print(open(f"/proc/{pid}/environ", "rb").read())
+        except OSError:
+            pass
+"""
+    result = sandbox.run(program)
+    assert result.ok
+    assert SECRET not in result.stdout and "OPENAI_API_KEY" not in result.stdout
+
+
+def test_network_is_unreachable(sandbox):
+    server = WebServer()  # a real server on the host's loopback
+    try:
+        program = f"""
+import socket
+for address in [("127.0.0.1", {server.port}), ("93.184.215.14", 80), ("1.1.1.1", 53)]:
+    try:
+        socket.create_connection(address, timeout=1).close()
+        print(address, "CONNECTED")
+    except OSError as exc:
+        print(address, "refused", type(exc).__name__)
+"""
+        result = sandbox.run(program)
+    finally:
+        server.close()
+    assert "CONNECTED" not in result.stdout and result.stdout.count("refused") == 3
+    assert server.hits == []
+
+
+def test_child_left_sleeping_after_the_timeout(sandbox):
+    program = (
+        "import subprocess, time\n"
+        "subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "while True:\n    time.sleep(1)\n"
+    )
+    result = sandbox.run(program)
+    assert result.timed_out
+    _assert_nothing_left(sandbox)
+
+
+def test_child_left_sleeping_after_a_normal_exit(sandbox):
+    program = "import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+    result = sandbox.run(program)
+    assert result.ok
+    _assert_nothing_left(sandbox)
+
+
+def test_each_run_gets_a_fresh_empty_work_directory(sandbox):
+    first = sandbox.run("import os\nopen('left.txt', 'w').write('x')\nprint(os.listdir('.'))")
+    second = sandbox.run("import os\nprint(os.listdir('.'))")
+    assert "left.txt" in first.stdout
+    assert second.stdout == "['main.py']\n"
+
+
+# -- the normal cases ------------------------------------------------------------------
+
+
+def test_stdin_files_unicode_and_exit_codes(sandbox):
+    result = sandbox.run(
+        "import sys\n"
+        "data = open('data/in.txt').read()\n"
+        "print(sys.stdin.read().upper(), data, 'π ≈ 3.14159 ✓')\n"
+        "sys.exit(3)\n",
+        files={"data/in.txt": "from a file"},
+        stdin="from stdin",
+    )
+    assert result.exit_code == 3 and not result.ok
+    assert result.stdout == "FROM STDIN from a file π ≈ 3.14159 ✓\n"
+    assert result.isolation == ("docker" if isinstance(sandbox, DockerSandbox) else "bubblewrap")
+
+
+def test_a_command_instead_of_a_program(sandbox):
+    result = sandbox.run(
+        command=["sh", "-c", "cat input.txt; echo done >&2"], files={"input.txt": "hello"}
+    )
+    assert result.ok and result.stdout == "hello" and result.stderr == "done\n"
+
+
+HUMANEVAL_TEST = """
+def check(candidate):
+    assert candidate(2, 3) == 5
+    assert candidate(-1, 1) == 0
+"""
+
+
+def test_humaneval_style_check_passes_and_fails(sandbox):
+    good = check_program(sandbox, "def add(a, b):\n    return a + b\n", HUMANEVAL_TEST, "add")
+    assert good.passed and good.detail == ""
+    bad = check_program(sandbox, "def add(a, b):\n    return a - b\n", HUMANEVAL_TEST, "add")
+    assert not bad.passed and "AssertionError" in bad.detail
+    broken = check_program(sandbox, "def add(a, b) return", HUMANEVAL_TEST, "add")
+    assert not broken.passed and "SyntaxError" in broken.detail
+
+
+def test_exiting_early_does_not_pass_a_check(sandbox):
+    cheat = "import sys\nsys.exit(0)\ndef add(a, b):\n    return 0\n"
+    result = check_program(sandbox, cheat, HUMANEVAL_TEST, "add")
+    assert not result.passed and result.detail == "exited before the tests ran"
+
+
+def test_a_slow_check_times_out(sandbox):
+    slow = "def add(a, b):\n    while True: pass\n"
+    result = check_program(sandbox, slow, HUMANEVAL_TEST, "add", limits=Limits(timeout_s=1))
+    assert not result.passed and result.detail == "timed out"
+
+
+def test_cli_runs_code_in_the_sandbox():
+    backend = next((n for n, r in available_backends().items() if r is None), None)
+    if backend is None:
+        if REQUIRED:
+            pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated backend is usable")
+        pytest.skip("no isolated sandbox backend here")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "looplab.cli",
+            "sandbox",
+            "run",
+            "--backend",
+            backend,
+            "-c",
+            "print(6*7)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "42" in done.stdout and f"{backend}: exit 0" in done.stdout
