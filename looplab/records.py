@@ -8,11 +8,22 @@ task, attempt, critique and trajectory records here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Generation", "ToolCall", "ToolCallProblem", "Usage"]
+__all__ = [
+    "Attempt",
+    "Critique",
+    "Generation",
+    "Task",
+    "TaskView",
+    "ToolCall",
+    "ToolCallProblem",
+    "Trajectory",
+    "Usage",
+    "Verdict",
+]
 
 
 class Usage(BaseModel):
@@ -109,3 +120,114 @@ class Generation(BaseModel):
     def tool_errors(self) -> int:
         """How many calls ended in an error the model saw."""
         return sum(not call.ok for call in self.tool_calls)
+
+
+class TaskView(BaseModel):
+    """What a loop may see of a task: never the reference answer or the hidden tests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    prompt: str
+    family: str = "custom"
+    """What kind of task: decides the answer convention (``Answer: X`` or a code block)."""
+    entry_point: str | None = None
+    """For code: the function the tests call."""
+    visible_tests: str | None = None
+    """For code: tests the loop may run and show the model (``test_repair``)."""
+
+
+class Task(TaskView):
+    """A task with its ground truth. Only checkers and an explicit oracle read the truth."""
+
+    answer: str | None = None
+    """Reference answer (numeric or exact); hidden from the loop."""
+    hidden_tests: str | None = None
+    """For code: the grading tests, ``check(candidate)`` style; hidden from the loop."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Anything else the task set records (difficulty knobs, source, ...)."""
+
+    def public(self) -> TaskView:
+        """The part a loop may see."""
+        return TaskView.model_validate(self.model_dump(include=set(TaskView.model_fields)))
+
+
+class Attempt(BaseModel):
+    """One answer of the generator: the first, a repair, or one of n samples."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iteration: int
+    """0 for the first answer, k for the k-th repair (or the k-th sample in best-of-n)."""
+    kind: Literal["initial", "repair", "sample"] = "initial"
+    text: str
+    """The whole answer with tool results spliced in."""
+    answer: str | None = None
+    """The final answer extracted by the task family's convention, None if none was found."""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    finish_reason: str = "stop"
+    model: str = ""
+
+
+Verdict = Literal["correct", "incorrect", "unsure"]
+
+
+class Critique(BaseModel):
+    """A judgement of one attempt: by a critic model, by visible tests, or by the oracle."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iteration: int
+    """The iteration of the attempt judged."""
+    source: Literal["model", "tests", "oracle"] = "model"
+    """Who judged. ``oracle`` means ground truth was shown to the loop."""
+    verdict: Verdict | None
+    """None when the critic's output could not be parsed (recorded, never guessed)."""
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    feedback: str = ""
+    """What the generator is shown when it repairs."""
+    error_location: str | None = None
+    """Where the first error is, if the critic said (e.g. ``step 2``)."""
+    parsed: bool = True
+    """False when the critic's output did not parse even after one retry."""
+    raw: str = ""
+    """The critic's own text, verbatim."""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    model: str = ""
+
+
+class Trajectory(BaseModel):
+    """A finished loop on one task: every attempt and critique, and why it stopped."""
+
+    version: int = 1
+    """Record format version."""
+    task_id: str
+    graph: str
+    """The graph's name (``critic_loop``, a user's ``file.py:build``, ...)."""
+    attempts: list[Attempt] = Field(default_factory=list)
+    critiques: list[Critique] = Field(default_factory=list)
+    stop_reason: str = ""
+    chosen: int | None = None
+    """Index in ``attempts`` of the final answer when it is not the last (best-of-n)."""
+    oracle: bool = False
+    """True when ground truth steered the loop (an oracle stop policy): such results
+    are upper bounds, not self-correction (Huang et al. 2023)."""
+    models: dict[str, str] = Field(default_factory=dict)
+    """Role -> model name, e.g. {"generator": ..., "critic": ...}."""
+
+    @property
+    def final(self) -> Attempt | None:
+        if not self.attempts:
+            return None
+        return self.attempts[self.chosen if self.chosen is not None else -1]
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for item in (*self.attempts, *self.critiques):
+            total += item.usage
+        return total

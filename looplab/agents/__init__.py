@@ -1,9 +1,16 @@
-"""Agents: the Generator (a model answering through the tool-calling decode loop).
+"""Agents: the Generator (a model answering through the tool-calling decode loop) and the
+Critic (a structured verdict, optionally after verifying with tools)."""
 
-The Critic arrives with the graphs issue (#6).
-"""
-
+from looplab.agents._critic import Critic, CriticVerdict
 from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
 from looplab.agents._generator import Generator
 
-__all__ = ["DecodeLoop", "Generator", "OnToolCall", "PendingCall", "trim_output"]
+__all__ = [
+    "Critic",
+    "CriticVerdict",
+    "DecodeLoop",
+    "Generator",
+    "OnToolCall",
+    "PendingCall",
+    "trim_output",
+]

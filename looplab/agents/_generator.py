@@ -37,6 +37,17 @@ class Generator:
         self.max_tool_calls = max_tool_calls
         self.max_result_chars = max_result_chars
 
+    def with_options(self, options: CompletionOptions) -> Generator:
+        """The same generator with other sampling options (a copy; this one is unchanged)."""
+        return Generator(
+            self.model,
+            self.tools,
+            syntax=self.syntax,
+            options=options,
+            max_tool_calls=self.max_tool_calls,
+            max_result_chars=self.max_result_chars,
+        )
+
     def _loop(self, messages: Sequence[Message], on_tool: OnToolCall | None) -> DecodeLoop:
         return DecodeLoop(
             messages,

@@ -125,9 +125,9 @@ class Calculator(TextTool):
         "15% * 80, or an equation in one unknown such as 2*x + 3 = 11."
     )
     examples = (
-        ToolExample("What is 17 times 23?", "17*23", "391", "17 times 23 is 391."),
-        ToolExample("What is 40% of 85?", "40% * 85", "34", "40% of 85 is 34."),
-        ToolExample("Solve 3*x - 4 = 11.", "3*x - 4 = 11", "x = 5", "The solution is x = 5."),
+        ToolExample("What is 17 times 23?", "17*23", "391", "17 times 23 is 391.", "391"),
+        ToolExample("What is 40% of 85?", "40% * 85", "34", "40% of 85 is 34.", "34"),
+        ToolExample("Solve 3*x - 4 = 11.", "3*x - 4 = 11", "x = 5", "The solution is x = 5.", "5"),
     )
 
     def __init__(self, *, timeout_s: float = 0.9) -> None:

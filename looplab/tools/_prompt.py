@@ -34,20 +34,28 @@ def tool_system_prompt(tools: ToolRegistry, syntax: TagSyntax | None = None) -> 
     )
 
 
-def example_turns(tools: ToolRegistry, syntax: TagSyntax | None = None) -> list[Message]:
-    """Worked examples of every tool, as user/assistant turns to put before the question."""
+def example_turns(
+    tools: ToolRegistry, syntax: TagSyntax | None = None, *, answer_line: bool = False
+) -> list[Message]:
+    """Worked examples of every tool, as user/assistant turns to put before the question.
+
+    ``answer_line`` ends each example with ``Answer: X``, so that a model that
+    imitates its examples (a small one does) also keeps the answer convention.
+    """
     syntax = syntax or TagSyntax()
     turns: list[Message] = []
     for tool in tools:
-        turns.extend(_turns_for(tool, syntax))
+        turns.extend(_turns_for(tool, syntax, answer_line))
     return turns
 
 
-def _turns_for(tool: Tool, syntax: TagSyntax) -> list[Message]:
+def _turns_for(tool: Tool, syntax: TagSyntax, answer_line: bool) -> list[Message]:
     turns = []
     for example in tool.examples:
         call = syntax.render_call(tool.name, example.input)
         answer = f"{call}{syntax.render_result(example.output)} {example.answer}"
+        if answer_line and example.final is not None:
+            answer += f"\nAnswer: {example.final}"
         turns.append(Message(role="user", content=example.question))
         turns.append(Message(role="assistant", content=answer))
     return turns

@@ -39,6 +39,8 @@ class ToolExample:
     output: str
     answer: str
     """What the assistant says after the result."""
+    final: str | None = None
+    """The bare final answer, for tasks that end with a line ``Answer: X``."""
 
 
 @runtime_checkable

@@ -25,6 +25,7 @@ class PythonTool(TextTool):
             "print(sum(i * i for i in range(1, 11)))",
             "exit 0\n385",
             "The sum is 385.",
+            "385",
         ),
     )
 

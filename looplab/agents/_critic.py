@@ -1,0 +1,162 @@
+"""The Critic: a model's structured verdict on an attempt, optionally after checking with tools.
+
+The verdict is asked for as JSON matching ``CriticVerdict``: constrained
+decoding does the work on backends that support it (llama.cpp grammars,
+``response_format`` on OpenAI-compatible servers). Where the output still
+does not parse, the critic is asked once more; if that fails too the
+critique is recorded as unparsed (``verdict=None``) -- never guessed.
+
+With tools (CRITIC, Gou et al.), the critic first writes a verification
+with tool calls (the decode loop), then gives its verdict in view of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from pydantic import BaseModel, Field
+
+from looplab.agents._generator import Generator
+from looplab.llm import (
+    ChatModel,
+    Completion,
+    CompletionOptions,
+    Message,
+    StructuredOutputError,
+    parse_structured,
+)
+from looplab.llm._structured import schema_options
+from looplab.prompts import render_prompt
+from looplab.records import Critique, TaskView, ToolCall, Usage, Verdict
+from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
+
+__all__ = ["Critic", "CriticVerdict"]
+
+
+class CriticVerdict(BaseModel):
+    """The JSON a critic answers with."""
+
+    verdict: Verdict
+    confidence: float = Field(ge=0.0, le=1.0)
+    # Length caps become grammar bounds under constrained decoding: a small model
+    # that loops inside a string is made to close it.
+    feedback: str = Field(max_length=400)
+    error_location: str | None = Field(default=None, max_length=100)
+
+
+class Critic:
+    """Judges attempts with ``model``; with ``tools``, verifies with them first."""
+
+    def __init__(
+        self,
+        model: ChatModel,
+        *,
+        tools: ToolRegistry | Iterable[Tool] = (),
+        options: CompletionOptions | None = None,
+        verify_options: CompletionOptions | None = None,
+    ) -> None:
+        self.model = model
+        self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.options = options or CompletionOptions(max_tokens=256)
+        self.verify_options = verify_options or CompletionOptions(max_tokens=256)
+
+    def _request(self, task: TaskView, answer_text: str) -> Message:
+        content = render_prompt("critic_request", problem=task.prompt, answer=answer_text)
+        return Message(role="user", content=content)
+
+    def _verify(self, task: TaskView, answer_text: str) -> tuple[str, list[ToolCall], Usage]:
+        """The tool-using verification pass (only with tools)."""
+        system = render_prompt("critic_verify") + "\n\n" + tool_system_prompt(self.tools)
+        messages = [
+            Message(role="system", content=system),
+            *example_turns(self.tools),
+            self._request(task, answer_text),
+        ]
+        generator = Generator(self.model, self.tools, options=self.verify_options)
+        generation = generator.generate(messages)
+        return generation.text, generation.tool_calls, generation.usage
+
+    def critique(self, task: TaskView, answer_text: str, *, iteration: int) -> Critique:
+        """Judge one attempt's text."""
+        started = time.perf_counter()
+        tool_calls: list[ToolCall] = []
+        usage = Usage()
+        messages = [
+            Message(role="system", content=render_prompt("critic_system")),
+            *_EXAMPLES,
+            self._request(task, answer_text),
+        ]
+        if len(self.tools):
+            verification, tool_calls, usage = self._verify(task, answer_text)
+            messages.append(Message(role="assistant", content=verification))
+            messages.append(Message(role="user", content=render_prompt("critic_system")))
+        options = schema_options(CriticVerdict, self.options)
+        completion = self.model.complete(messages, options)
+        usage += completion.usage
+        raw = completion.text
+        parsed = _parse(completion)
+        if parsed is None:  # one retry, reminding the model of the format
+            retry = [
+                *messages,
+                Message(role="assistant", content=completion.text),
+                Message(role="user", content=render_prompt("critic_retry")),
+            ]
+            completion = self.model.complete(retry, options)
+            usage += completion.usage
+            raw = f"{raw}\n---retry---\n{completion.text}"
+            parsed = _parse(completion)
+        common = dict(
+            iteration=iteration,
+            source="model",
+            raw=raw,
+            tool_calls=tool_calls,
+            usage=usage,
+            latency_s=time.perf_counter() - started,
+            model=self.model.name,
+        )
+        if parsed is None:
+            return Critique(verdict=None, parsed=False, **common)
+        return Critique(
+            verdict=parsed.verdict,
+            confidence=parsed.confidence,
+            feedback=parsed.feedback,
+            error_location=parsed.error_location or None,
+            **common,
+        )
+
+
+def _example(problem: str, answer: str, verdict: CriticVerdict) -> list[Message]:
+    request = render_prompt("critic_request", problem=problem, answer=answer)
+    return [
+        Message(role="user", content=request),
+        Message(role="assistant", content=verdict.model_dump_json()),
+    ]
+
+
+# Worked examples of the verdict format, one each way: small models copy the
+# format from examples far better than from a description.
+_EXAMPLES = [
+    *_example(
+        "What is 12 times 4?",
+        "12 times 4 is 46.\nAnswer: 46",
+        CriticVerdict(
+            verdict="incorrect",
+            confidence=0.9,
+            feedback="12 times 4 is 48, not 46.",
+            error_location="line 1",
+        ),
+    ),
+    *_example(
+        "What is 15 plus 27?",
+        "15 plus 27 is 42.\nAnswer: 42",
+        CriticVerdict(verdict="correct", confidence=0.9, feedback="15 + 27 = 42 is right."),
+    ),
+]
+
+
+def _parse(completion: Completion) -> CriticVerdict | None:
+    try:
+        return parse_structured(CriticVerdict, completion)
+    except StructuredOutputError:
+        return None

@@ -1,0 +1,213 @@
+"""Node factories: each returns a plain function ``(state, config) -> partial update``.
+
+Nodes stream what happens inside them (generated text, tool calls) through
+LangGraph's custom stream, so ``graph.stream(..., stream_mode="custom")``
+shows a loop thinking in real time; outside a streamed run that is a no-op.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END
+
+from looplab.agents import Critic, Generator
+from looplab.answers import answer_format, extract_answer, is_code_family
+from looplab.errors import ConfigError
+from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
+from looplab.graphs._state import LoopState
+from looplab.llm import Message
+from looplab.prompts import render_prompt
+from looplab.records import Attempt, Critique, Generation, TaskView
+from looplab.sandbox import Sandbox, check_program
+from looplab.tools import example_turns, tool_system_prompt
+
+__all__ = [
+    "ORACLE_KEY",
+    "emit",
+    "make_critique_node",
+    "make_decide_node",
+    "make_generate_node",
+    "make_repair_node",
+    "make_test_node",
+    "route_after_decide",
+]
+
+ORACLE_KEY = "looplab_oracle"
+"""Where a run puts the oracle's checker: ``config["configurable"][ORACLE_KEY]``."""
+
+Node = Callable[..., dict[str, Any]]
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Send an event to a streamed run's custom stream; nothing happens otherwise."""
+    try:
+        from langgraph.config import get_stream_writer
+
+        writer = get_stream_writer()
+    except (RuntimeError, LookupError):  # called outside a graph run
+        return
+    writer(event)
+
+
+def _generation_messages(generator: Generator, task: TaskView) -> list[Message]:
+    system = render_prompt("solve_system", answer_format=answer_format(task.family))
+    if len(generator.tools):
+        system += "\n\n" + tool_system_prompt(generator.tools, generator.syntax)
+    prompt = task.prompt
+    if task.visible_tests and is_code_family(task.family):
+        prompt += f"\n\nIt must pass these tests:\n```python\n{task.visible_tests}\n```"
+    return [
+        Message(role="system", content=system),
+        *example_turns(
+            generator.tools, generator.syntax, answer_line=not is_code_family(task.family)
+        ),
+        Message(role="user", content=prompt),
+    ]
+
+
+def _attempt(
+    generation: Generation, task: TaskView, iteration: int, kind: str, started: float
+) -> Attempt:
+    return Attempt(
+        iteration=iteration,
+        kind=kind,
+        text=generation.text,
+        answer=extract_answer(generation.text, task.family),
+        tool_calls=generation.tool_calls,
+        usage=generation.usage,
+        latency_s=time.perf_counter() - started,
+        finish_reason=generation.finish_reason,
+        model=generation.model,
+    )
+
+
+def _generate(generator: Generator, messages: list[Message], node: str) -> Generation:
+    return generator.generate(
+        messages,
+        on_text=lambda text: emit({"node": node, "type": "text", "text": text}),
+        on_tool=lambda call: emit({"node": node, "type": "tool", "call": call}),
+    )
+
+
+def make_generate_node(generator: Generator) -> Node:
+    """The first attempt at the task."""
+
+    def generate(state: LoopState) -> dict[str, Any]:
+        task = state["task"]
+        started = time.perf_counter()
+        generation = _generate(generator, _generation_messages(generator, task), "generate")
+        attempt = _attempt(generation, task, 0, "initial", started)
+        return {"attempts": [attempt], "iteration": 0}
+
+    return generate
+
+
+def make_repair_node(generator: Generator) -> Node:
+    """A new attempt that sees the previous one and the latest feedback."""
+
+    def repair(state: LoopState) -> dict[str, Any]:
+        task = state["task"]
+        previous = state["attempts"][-1]
+        critiques = state.get("critiques", [])
+        feedback = critiques[-1].feedback if critiques else ""
+        messages = [
+            *_generation_messages(generator, task),
+            Message(role="assistant", content=previous.text),
+            Message(
+                role="user",
+                content=render_prompt(
+                    "repair_request",
+                    feedback=feedback or "(no details given)",
+                    answer_format=answer_format(task.family),
+                ),
+            ),
+        ]
+        iteration = state.get("iteration", 0) + 1
+        started = time.perf_counter()
+        generation = _generate(generator, messages, "repair")
+        return {
+            "attempts": [_attempt(generation, task, iteration, "repair", started)],
+            "iteration": iteration,
+        }
+
+    return repair
+
+
+def make_critique_node(critic: Critic) -> Node:
+    """The critic judges the latest attempt."""
+
+    def critique(state: LoopState) -> dict[str, Any]:
+        attempt = state["attempts"][-1]
+        result = critic.critique(state["task"], attempt.text, iteration=attempt.iteration)
+        emit({"node": "critique", "type": "critique", "critique": result})
+        return {"critiques": [result]}
+
+    return critique
+
+
+def make_test_node(sandbox: Sandbox) -> Node:
+    """Runs the task's *visible* tests on the latest attempt's code (never the hidden ones)."""
+
+    def test(state: LoopState) -> dict[str, Any]:
+        task = state["task"]
+        attempt = state["attempts"][-1]
+        if not task.visible_tests or not task.entry_point:
+            raise ConfigError(f"task {task.id} has no visible tests for test_repair to run")
+        started = time.perf_counter()
+        if attempt.answer is None:
+            verdict, feedback = "incorrect", "No code was found in your answer."
+        else:
+            result = check_program(sandbox, attempt.answer, task.visible_tests, task.entry_point)
+            verdict = "correct" if result.passed else "incorrect"
+            feedback = (
+                "All visible tests pass."
+                if result.passed
+                else (f"The tests failed:\n{result.detail}")
+            )
+        critique = Critique(
+            iteration=attempt.iteration,
+            source="tests",
+            verdict=verdict,
+            confidence=1.0,
+            feedback=feedback,
+            raw=feedback,
+            latency_s=time.perf_counter() - started,
+            model="sandbox:" + sandbox.isolation,
+        )
+        emit({"node": "test", "type": "critique", "critique": critique})
+        return {"critiques": [critique]}
+
+    return test
+
+
+def make_decide_node(
+    policy: StopPolicy, *, max_attempts: int, max_total_tokens: int | None = None
+) -> Node:
+    """Applies the stop policy, then the hard caps that hold whatever the policy says."""
+
+    def decide(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+        oracle: OracleCheck | None = ((config or {}).get("configurable") or {}).get(ORACLE_KEY)
+        reason = policy.reason(state, oracle)
+        if reason is None and len(state.get("attempts", [])) >= max_attempts:
+            reason = "max_iterations"
+        over_tokens = (
+            max_total_tokens is not None and loop_usage(state).total_tokens >= max_total_tokens
+        )
+        if reason is None and over_tokens:
+            reason = "token_cap"
+        update: dict[str, Any] = {"stop_reason": reason}
+        if policy.uses_oracle:
+            update["oracle_used"] = True
+        emit({"node": "decide", "type": "decision", "stop_reason": reason})
+        return update
+
+    return decide
+
+
+def route_after_decide(state: LoopState) -> str:
+    """Conditional edge: repair, or end when the decide node gave a stop reason."""
+    return END if state.get("stop_reason") else "repair"

@@ -1,0 +1,166 @@
+"""Prebuilt critique loops: each a function of a ``LoopSetup`` returning a compiled graph."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from looplab.agents import Critic
+from looplab.graphs._nodes import (
+    _attempt,
+    _generate,
+    _generation_messages,
+    emit,
+    make_critique_node,
+    make_decide_node,
+    make_generate_node,
+    make_repair_node,
+    make_test_node,
+    route_after_decide,
+)
+from looplab.graphs._policies import AnyOf, CriticSaysCorrect, MaxIterations, StopPolicy
+from looplab.graphs._state import LoopSetup, LoopState
+from looplab.records import Critique
+
+__all__ = ["best_of_n", "critic_loop", "self_refine", "test_repair", "tool_critic"]
+
+
+def _loop(name: str, setup: LoopSetup, check: tuple[str, Any], default_stop: StopPolicy) -> Any:
+    """generate -> check -> decide -> (repair -> check -> decide)* -> END.
+
+    ``check`` is (node name, node): the critic ("critique") or the tests ("test").
+    """
+    check_name, check_node = check
+    policy = setup.stop or default_stop
+    graph = StateGraph(LoopState)
+    graph.add_node("generate", make_generate_node(setup.generator))
+    graph.add_node(check_name, check_node)
+    graph.add_node(
+        "decide",
+        make_decide_node(
+            policy, max_attempts=setup.max_iters, max_total_tokens=setup.max_total_tokens
+        ),
+    )
+    graph.add_node("repair", make_repair_node(setup.generator))
+    graph.add_edge(START, "generate")
+    graph.add_edge("generate", check_name)
+    graph.add_edge(check_name, "decide")
+    graph.add_conditional_edges("decide", route_after_decide, ["repair", END])
+    graph.add_edge("repair", check_name)
+    return graph.compile(checkpointer=setup.checkpointer, name=name)
+
+
+def _default_stop(setup: LoopSetup) -> StopPolicy:
+    return AnyOf(CriticSaysCorrect(), MaxIterations(setup.max_iters))
+
+
+def self_refine(setup: LoopSetup) -> Any:
+    """Self-Refine (Madaan et al. 2023): one model answers, critiques itself, refines.
+
+    The critic is the generator's own model unless ``setup.critic`` is given.
+    """
+    critic = setup.critic or Critic(setup.generator.model)
+    return _loop(
+        "self_refine", setup, ("critique", make_critique_node(critic)), _default_stop(setup)
+    )
+
+
+def critic_loop(setup: LoopSetup) -> Any:
+    """A generator and a separate critic (any models, any backends) in a repair loop.
+
+    The setting of Huang et al. 2023 and Tyen et al. 2023 when the critic is
+    another model: does outside feedback without ground truth help?
+    """
+    if setup.critic is None:
+        raise ValueError("critic_loop needs setup.critic")
+    return _loop(
+        "critic_loop", setup, ("critique", make_critique_node(setup.critic)), _default_stop(setup)
+    )
+
+
+def tool_critic(setup: LoopSetup) -> Any:
+    """CRITIC (Gou et al. 2024): the critic verifies with tools before its verdict."""
+    if setup.critic is None or not len(setup.critic.tools):
+        raise ValueError("tool_critic needs setup.critic with tools (e.g. calc, python)")
+    return _loop(
+        "tool_critic", setup, ("critique", make_critique_node(setup.critic)), _default_stop(setup)
+    )
+
+
+def test_repair(setup: LoopSetup) -> Any:
+    """Self-Debugging (Chen et al. 2023) / self-repair (Olausson et al. 2024) for code.
+
+    The task's visible tests run in the sandbox and their failure is the
+    feedback; the hidden tests are for grading only and never reach the loop.
+    """
+    if setup.sandbox is None:
+        raise ValueError("test_repair needs setup.sandbox")
+    stop = AnyOf(CriticSaysCorrect(threshold=1.0), MaxIterations(setup.max_iters))
+    return _loop("test_repair", setup, ("test", make_test_node(setup.sandbox)), setup.stop or stop)
+
+
+def best_of_n(setup: LoopSetup) -> Any:
+    """The baseline: n = ``setup.max_iters`` independent samples, the critic picks one.
+
+    Samples use temperature 1 (seeds 0..n-1 where the generator has none), so
+    its token cost is comparable to a loop of the same number of attempts.
+    """
+    if setup.critic is None:
+        raise ValueError("best_of_n needs setup.critic to choose a sample")
+    generator, critic, n = setup.generator, setup.critic, setup.max_iters
+    base = generator.options
+
+    def sample(state: LoopState) -> dict[str, Any]:
+        task = state["task"]
+        done = len(state.get("attempts", []))
+        sampler = generator.with_options(
+            base.model_copy(
+                update={"temperature": base.temperature or 1.0, "seed": (base.seed or 0) + done}
+            )
+        )
+        started = time.perf_counter()
+        generation = _generate(sampler, _generation_messages(sampler, task), "sample")
+        return {
+            "attempts": [_attempt(generation, task, done, "sample", started)],
+            "iteration": done,
+        }
+
+    def judge(state: LoopState) -> dict[str, Any]:
+        attempt = state["attempts"][-1]
+        result = critic.critique(state["task"], attempt.text, iteration=attempt.iteration)
+        emit({"node": "judge", "type": "critique", "critique": result})
+        return {"critiques": [result]}
+
+    def choose(state: LoopState) -> dict[str, Any]:
+        scores = [_score(c) for c in state["critiques"]]
+        chosen = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        emit({"node": "choose", "type": "decision", "stop_reason": "best_of_n"})
+        return {"chosen": chosen, "stop_reason": "best_of_n"}
+
+    def more(state: LoopState) -> str:
+        return "sample" if len(state["attempts"]) < n else "choose"
+
+    graph = StateGraph(LoopState)
+    graph.add_node("sample", sample)
+    graph.add_node("judge", judge)
+    graph.add_node("choose", choose)
+    graph.add_edge(START, "sample")
+    graph.add_edge("sample", "judge")
+    graph.add_conditional_edges("judge", more, ["sample", "choose"])
+    graph.add_edge("choose", END)
+    return graph.compile(checkpointer=setup.checkpointer, name="best_of_n")
+
+
+def _score(critique: Critique) -> float:
+    """How strongly a critique vouches for its attempt."""
+    confidence = critique.confidence if critique.confidence is not None else 0.5
+    if critique.verdict == "correct":
+        return 1.0 + confidence
+    if critique.verdict == "incorrect":
+        return 1.0 - confidence
+    return 0.5 if critique.verdict == "unsure" else 0.0
+
+
+test_repair.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name
