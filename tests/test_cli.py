@@ -101,3 +101,43 @@ def test_tools_lists_the_builtins():
     result = looplab("tools")
     assert result.returncode == 0
     assert "<calc>...</calc>" in result.stdout and "<browse>...</browse>" in result.stdout
+
+
+def test_graph_list_and_show():
+    listed = looplab("graph", "list")
+    assert listed.returncode == 0
+    for name in ("self_refine", "critic_loop", "tool_critic", "test_repair", "best_of_n"):
+        assert name in listed.stdout
+    shown = looplab("graph", "show", "critic_loop")
+    assert shown.returncode == 0
+    assert "graph TD;" in shown.stdout and "decide -.-> repair;" in shown.stdout
+
+
+def test_unknown_graph_is_a_one_line_error():
+    assert_one_line_error(looplab("run", "--graph", "nope", "hi"), "unknown graph 'nope'")
+
+
+@pytest.mark.slow
+def test_run_streams_the_loop_and_saves_the_trajectory(tmp_path):
+    saved = tmp_path / "trajectory.json"
+    result = looplab(
+        "run", "--graph", "critic_loop", "--tools", "calc", "--max-iters", "2",
+        "--save", str(saved), "What is 46 times 7?",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "generation 0" in result.stdout and "⚙ calc('46*7') → '322'" in result.stdout
+    assert "verdict:" in result.stdout and "stop:" in result.stdout
+    from looplab.records import Trajectory
+
+    trajectory = Trajectory.model_validate_json(saved.read_text())
+    assert trajectory.graph == "critic_loop" and trajectory.attempts[0].tool_calls
+
+
+@pytest.mark.slow
+def test_run_takes_a_user_graph_file():
+    result = looplab(
+        "run", "--graph", "examples/custom_graph.py:build", "--tools", "calc", "--max-iters", "1",
+        "What is 37 times 8?",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "graph examples/custom_graph.py:build: 1 attempt(s)" in result.stdout

@@ -41,6 +41,7 @@ from looplab.graphs._run import (
     stream_loop,
     trajectory_from_state,
 )
+from looplab.graphs._setup import SetupOptions, build_setup
 from looplab.graphs._state import LoopSetup, LoopState, append
 
 __all__ = [
@@ -77,6 +78,9 @@ __all__ = [
     "self_refine",
     "test_repair",
     "tool_critic",
+    # building from options
+    "SetupOptions",
+    "build_setup",
     # running
     "arun_loop",
     "initial_state",
