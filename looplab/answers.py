@@ -1,8 +1,9 @@
 """Extracting the final answer from a model's text, by a documented convention per family.
 
-- Numeric and exact-answer families: the *last* line of the form
-  ``Answer: X`` (case-insensitive; a trailing period dropped). No line, no
-  answer: a missing answer is graded wrong, never guessed from stray numbers.
+- Numeric and exact-answer families: the *last* statement of the form
+  ``Answer: X`` or ``the answer is X`` (case-insensitive, to the end of its
+  line; a trailing period dropped). No such statement, no answer: a missing
+  answer is graded wrong, never guessed from stray numbers.
 - Code families (``humaneval``, ``code``): the last fenced Python block;
   failing that, the text from the first ``def``/``import``/``from`` line on.
 
@@ -18,7 +19,9 @@ __all__ = ["CODE_FAMILIES", "answer_format", "extract_answer", "is_code_family"]
 
 CODE_FAMILIES = frozenset({"humaneval", "code"})
 
-_ANSWER_LINE = re.compile(r"^\s*\**answer\**\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_ANSWER_LINE = re.compile(
+    r"\banswer\b\**\s*(?:is\b\s*:?|[:=])\s*\**\s*([^\n]+?)\s*$", re.IGNORECASE | re.MULTILINE
+)
 _FENCE = re.compile(r"```(?:python|py)?[^\n]*\n(.*?)```", re.DOTALL)
 _CODE_START = re.compile(r"^(def |import |from |class |@)", re.MULTILINE)
 _TOOL_SPANS = re.compile(r"<(result|error)>.*?</\1>", re.DOTALL)

@@ -121,8 +121,16 @@ def test_unknown_graph_is_a_one_line_error():
 def test_run_streams_the_loop_and_saves_the_trajectory(tmp_path):
     saved = tmp_path / "trajectory.json"
     result = looplab(
-        "run", "--graph", "critic_loop", "--tools", "calc", "--max-iters", "2",
-        "--save", str(saved), "What is 46 times 7?",
+        "run",
+        "--graph",
+        "critic_loop",
+        "--tools",
+        "calc",
+        "--max-iters",
+        "2",
+        "--save",
+        str(saved),
+        "What is 46 times 7?",
     )
     assert result.returncode == 0, result.stderr
     assert "generation 0" in result.stdout and "⚙ calc('46*7') → '322'" in result.stdout
@@ -136,7 +144,13 @@ def test_run_streams_the_loop_and_saves_the_trajectory(tmp_path):
 @pytest.mark.slow
 def test_run_takes_a_user_graph_file():
     result = looplab(
-        "run", "--graph", "examples/custom_graph.py:build", "--tools", "calc", "--max-iters", "1",
+        "run",
+        "--graph",
+        "examples/custom_graph.py:build",
+        "--tools",
+        "calc",
+        "--max-iters",
+        "1",
         "What is 37 times 8?",
     )
     assert result.returncode == 0, result.stderr

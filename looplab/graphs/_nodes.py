@@ -20,7 +20,7 @@ from looplab.errors import ConfigError
 from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
 from looplab.graphs._state import LoopState
 from looplab.llm import Message
-from looplab.prompts import render_prompt
+from looplab.prompts import load_prompt, render_prompt
 from looplab.records import Attempt, Critique, Generation, TaskView
 from looplab.sandbox import Sandbox, check_program
 from looplab.tools import example_turns, tool_system_prompt
@@ -60,13 +60,17 @@ def _generation_messages(generator: Generator, task: TaskView) -> list[Message]:
     prompt = task.prompt
     if task.visible_tests and is_code_family(task.family):
         prompt += f"\n\nIt must pass these tests:\n```python\n{task.visible_tests}\n```"
-    return [
-        Message(role="system", content=system),
-        *example_turns(
-            generator.tools, generator.syntax, answer_line=not is_code_family(task.family)
-        ),
-        Message(role="user", content=prompt),
-    ]
+    examples = example_turns(
+        generator.tools, generator.syntax, answer_line=not is_code_family(task.family)
+    )
+    if not examples and not is_code_family(task.family):
+        # one worked example of the answer convention: small models copy examples
+        question, answer = (part.strip() for part in load_prompt("solve_example").split("---"))
+        examples = [
+            Message(role="user", content=question),
+            Message(role="assistant", content=answer),
+        ]
+    return [Message(role="system", content=system), *examples, Message(role="user", content=prompt)]
 
 
 def _attempt(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from looplab.agents import Critic, Generator
+from looplab.graphs._policies import AnyOf, MaxIterations, Oracle
 from looplab.graphs._run import GraphFactory, load_graph_factory
 from looplab.graphs._state import LoopSetup
-from looplab.llm import CompletionOptions, load_model
+from looplab.llm import ChatModel, CompletionOptions, load_model
+from looplab.sandbox import Sandbox
 from looplab.tools import make_tools
 
 __all__ = ["SetupOptions", "build_setup"]
@@ -32,26 +34,46 @@ class SetupOptions:
     seed: int | None = None
     sandbox: str = "auto"
     """Backend where test_repair runs the visible tests."""
+    oracle: bool = False
+    """Stop when ground truth says the answer is right (an upper bound, marked as such)."""
 
 
-def build_setup(options: SetupOptions) -> tuple[str, GraphFactory, LoopSetup]:
-    """The graph's name, its factory and the setup to call it with."""
+def build_setup(
+    options: SetupOptions,
+    *,
+    wrap_model: Callable[[ChatModel], ChatModel] | None = None,
+    sandbox: Sandbox | None = None,
+) -> tuple[str, GraphFactory, LoopSetup]:
+    """The graph's name, its factory and the setup to call it with.
+
+    ``wrap_model`` wraps each model once it is loaded (the eval runner records
+    every completion this way); ``sandbox`` is used instead of building one.
+    """
     name, factory = load_graph_factory(options.graph)
-    generator_model = load_model(options.model)
+    wrap = wrap_model or (lambda model: model)
+    generator_model = wrap(load_model(options.model))
     critic_spec = options.critic_model or options.model
-    critic_model = generator_model if critic_spec == options.model else load_model(critic_spec)
+    critic_model = (
+        generator_model if critic_spec == options.model else wrap(load_model(critic_spec))
+    )
     completion = CompletionOptions(
         max_tokens=options.max_tokens, temperature=options.temperature, seed=options.seed
     )
     generator = Generator(generator_model, make_tools(options.tools), options=completion)
     critic_tools = list(options.critic_tools) or (["calc"] if name == "tool_critic" else [])
     critic = Critic(critic_model, tools=make_tools(critic_tools))
-    sandbox = None
-    if name == "test_repair":
+    if sandbox is None and name == "test_repair":
         from looplab.sandbox import make_sandbox
 
         sandbox = make_sandbox(options.sandbox)
+    stop = None
+    if options.oracle:
+        stop = AnyOf(Oracle(), MaxIterations(options.max_iters))
     setup = LoopSetup(
-        generator=generator, critic=critic, sandbox=sandbox, max_iters=options.max_iters
+        generator=generator,
+        critic=critic,
+        sandbox=sandbox,
+        max_iters=options.max_iters,
+        stop=stop,
     )
     return name, factory, setup

