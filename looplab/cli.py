@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-out = Console()
+out = Console(soft_wrap=True)  # long lines stay whole (paths, p-values)
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 EXIT_ERROR = 2
@@ -359,6 +359,7 @@ def eval_(
     job = bar.add_task("eval", total=None, status="")
 
     def on_start(done: int, total: int) -> None:
+        bar.start()  # only once the run is set up: a bad option stays a one-line error
         bar.update(job, completed=done, total=total)
         if done:
             err.print(f"resuming: {done} of {total} already done")
@@ -382,7 +383,7 @@ def eval_(
             f"finish with: looplab eval --resume {target}"
         )
 
-    with bar:
+    try:
         path = run_eval(
             config,
             target,
@@ -391,6 +392,8 @@ def eval_(
             on_start=on_start,
             on_interrupt=on_interrupt,
         )
+    finally:
+        bar.stop()
     _report(str(path))
 
 
@@ -428,7 +431,8 @@ def compare(
     from looplab.evals import compare_results, read_results
 
     c = compare_results(read_results(run_a), read_results(run_b))
-    table = Table(title=f"A = {run_a}  vs  B = {run_b}  ({c.pairs} paired tasks)")
+    out.print(f"A = {run_a}\nB = {run_b}\n{c.pairs} paired tasks", highlight=False)
+    table = Table()
     table.add_column("")
     table.add_column("A", justify="right")
     table.add_column("B", justify="right")

@@ -74,7 +74,8 @@ def check_tasks(
         if answer is None:
             return {"task_id": task.id, "passed": False, "result": "no reference solution"}
         grade = grader.grade(task, answer)
-        result = "passed" if grade.correct else f"failed: {grade.detail.splitlines()[-1:]}"
+        last_line = (grade.detail.strip().splitlines() or [""])[-1]
+        result = "passed" if grade.correct else f"failed: {last_line}"
         if not grade.correct and grade.detail == "timed out":
             result = "timed out"
         return {"task_id": task.id, "passed": grade.correct, "result": result}

@@ -1,0 +1,77 @@
+"""A fake OpenAI-compatible chat server on 127.0.0.1 that answers after a fixed delay.
+
+A request asking for JSON (``response_format``) gets a critic verdict; any other
+gets an answer line. For runner tests (kill -9 and resume) and throughput benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class DelayServer:
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
+        self.requests = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self._send({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                with server._lock:
+                    server.requests += 1
+                time.sleep(server.delay_s)
+                last = body["messages"][-1]["content"]
+                if "response_format" in body:
+                    verdict = "correct" if zlib.crc32(last.encode()) % 2 else "incorrect"
+                    text = json.dumps(
+                        {"verdict": verdict, "confidence": 0.7, "feedback": "check the arithmetic"}
+                    )
+                else:
+                    text = f"I think so.\nAnswer: {zlib.crc32(last.encode()) % 200}"
+                self._send(
+                    {
+                        "id": "fake",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "fake",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+                    }
+                )
+
+            def _send(self, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,159 @@
+"""The eval runner: run directories, resume after kill -9, errors, determinism."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from looplab.evals import EvalConfig, RunStore, TaskResult, read_results, run_eval
+from tests.helpers.delay_server import DelayServer
+
+
+@pytest.fixture
+def server():
+    fake = DelayServer(delay_s=0.02)
+    yield fake
+    fake.close()
+
+
+def config(server, **overrides) -> EvalConfig:
+    values = dict(
+        tasks="arithmetic:n=12", model=f"openai:fake@{server.base_url}", max_iters=2, concurrency=4
+    )
+    values.update(overrides)
+    return EvalConfig(**values)
+
+
+def test_run_directory_holds_manifest_results_and_recording(tmp_path, server):
+    run = run_eval(config(server), tmp_path / "run")
+    manifest = RunStore(run).manifest()
+    assert manifest.config["tasks"] == "arithmetic:n=12" and manifest.task_count == 12
+    assert manifest.versions["looplab"] and manifest.python and manifest.started
+    results = read_results(run)
+    assert sorted(r.task_id for r in results) == sorted(f"arith-d2s1-0-{i}" for i in range(12))
+    for result in results:
+        assert result.error is None
+        assert len(result.grades) == len(result.trajectory.attempts)
+    lines = (run / "completions.jsonl").read_text().splitlines()
+    assert len(lines) == sum(r.trajectory.usage.calls for r in results)
+
+
+def test_replaying_a_run_gives_identical_trajectories(tmp_path, server):
+    first = run_eval(config(server, concurrency=1), tmp_path / "a")
+    replayed = run_eval(config(server, concurrency=1, model=f"replay:{first}"), tmp_path / "b")
+    a = {r.task_id: r.trajectory for r in read_results(first)}
+    b = {r.task_id: r.trajectory for r in read_results(replayed)}
+    assert a.keys() == b.keys()
+    for key in a:
+        assert [x.text for x in a[key].attempts] == [x.text for x in b[key].attempts]
+        assert [c.raw for c in a[key].critiques] == [c.raw for c in b[key].critiques]
+
+
+def test_a_failing_task_is_recorded_and_the_run_goes_on(tmp_path):
+    bad = EvalConfig(
+        tasks="arithmetic:n=3", model="openai:m@http://127.0.0.1:9/v1", max_iters=1, concurrency=2
+    )
+    run = run_eval(bad, tmp_path / "run")
+    results = read_results(run)
+    assert len(results) == 3
+    assert all(r.error and "LLMConnectionError" in r.error for r in results)
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path, server):
+    run_eval(config(server, tasks="arithmetic:n=2"), tmp_path / "run")
+    from looplab.errors import EvalError
+
+    with pytest.raises(EvalError, match="already holds a run"):
+        run_eval(config(server, tasks="arithmetic:n=2"), tmp_path / "run")
+
+
+def test_torn_last_line_is_cut_and_redone_on_resume(tmp_path, server):
+    run = run_eval(config(server, tasks="arithmetic:n=4"), tmp_path / "run")
+    path = run / "trajectories.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2]) + lines[2][: len(lines[2]) // 2])  # killed mid-write
+    run_eval(None, run, resume=True)
+    results = read_results(run)
+    assert len(results) == 4 and len({r.task_id for r in results}) == 4
+    assert path.read_text().splitlines(keepends=True)[:2] == lines[:2]
+
+
+def test_resume_after_kill_9_loses_and_duplicates_nothing(tmp_path, server):
+    """A real `looplab eval` process is killed with SIGKILL mid-run, then resumed."""
+    run = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "looplab.cli",
+        "eval",
+        "--tasks",
+        "arithmetic:n=40",
+        "--model",
+        f"openai:fake@{server.base_url}",
+        "--max-iters",
+        "2",
+        "--concurrency",
+        "4",
+        "--run-dir",
+        str(run),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = run / "trajectories.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if results.exists() and results.read_text().count("\n") >= 10:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = results.read_text().splitlines(keepends=True)
+    kept = [line for line in before if line.endswith("\n")]
+    assert 10 <= len(kept) < 40, "the kill must land in the middle of the run"
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "looplab.cli", "eval", "--resume", str(run)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    final = read_results(run)
+    keys = [(r.task_id, r.sample) for r in final]
+    assert len(keys) == 40 and len(set(keys)) == 40  # nothing lost, nothing duplicated
+    assert results.read_text().splitlines(keepends=True)[: len(kept)] == kept  # prefix untouched
+    assert "report:" in resumed.stdout
+
+
+def test_samples_get_distinct_stable_seeds(tmp_path, server):
+    run = run_eval(
+        config(server, tasks="arithmetic:n=2", samples=3, temperature=0.7, max_iters=1),
+        tmp_path / "run",
+    )
+    results = read_results(run)
+    assert sorted((r.task_id, r.sample) for r in results) == [
+        (f"arith-d2s1-0-{i}", s) for i in range(2) for s in range(3)
+    ]
+    recorded = [json.loads(line) for line in (run / "completions.jsonl").read_text().splitlines()]
+    seeds = {
+        line["request"]["options"]["seed"]
+        for line in recorded
+        if line["request"]["options"]["json_schema"] is None
+    }
+    assert len(seeds) == 6
+
+
+def test_task_result_final_correct_follows_the_chosen_attempt():
+    from looplab.records import Attempt, Trajectory
+
+    t = Trajectory(
+        task_id="x",
+        graph="best_of_n",
+        chosen=0,
+        attempts=[Attempt(iteration=0, text="a"), Attempt(iteration=1, text="b")],
+    )
+    assert TaskResult(task_id="x", trajectory=t, grades=[True, False]).final_correct
