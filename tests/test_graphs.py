@@ -296,3 +296,12 @@ def test_graph_specs():
         load_graph_factory("missing.py:build")
     with pytest.raises(ConfigError, match="has no function 'nothing'"):
         load_graph_factory("examples/custom_graph.py:nothing")
+
+
+def test_test_repair_stops_when_a_task_has_no_visible_tests():
+    model = ScriptedModel(["```python\ndef add(a, b):\n    return 0\n```"] * 3, name="coder")
+    setup = LoopSetup(generator=Generator(model), sandbox=ProcessSandbox(), max_iters=3)
+    untested = CODE_TASK.model_copy(update={"visible_tests": None})
+    trajectory = run_loop(test_repair(setup), untested)
+    assert trajectory.stop_reason == "no_visible_tests" and len(trajectory.attempts) == 1
+    assert trajectory.critiques[0].verdict is None and trajectory.critiques[0].source == "tests"

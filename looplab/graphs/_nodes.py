@@ -16,7 +16,6 @@ from langgraph.graph import END
 
 from looplab.agents import Critic, Generator
 from looplab.answers import answer_format, extract_answer, is_code_family
-from looplab.errors import ConfigError
 from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
 from looplab.graphs._state import LoopState
 from looplab.llm import Message
@@ -160,7 +159,16 @@ def make_test_node(sandbox: Sandbox) -> Node:
         task = state["task"]
         attempt = state["attempts"][-1]
         if not task.visible_tests or not task.entry_point:
-            raise ConfigError(f"task {task.id} has no visible tests for test_repair to run")
+            # Nothing to test against: recorded as no verdict; test_repair stops here.
+            critique = Critique(
+                iteration=attempt.iteration,
+                source="tests",
+                verdict=None,
+                raw="no visible tests",
+                model="sandbox:" + sandbox.isolation,
+            )
+            emit({"node": "test", "type": "critique", "critique": critique})
+            return {"critiques": [critique]}
         started = time.perf_counter()
         if attempt.answer is None:
             verdict, feedback = "incorrect", "No code was found in your answer."

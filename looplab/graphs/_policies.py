@@ -27,6 +27,7 @@ __all__ = [
     "CostBudget",
     "CriticSaysCorrect",
     "MaxIterations",
+    "NoVisibleTests",
     "Oracle",
     "OracleCheck",
     "StopPolicy",
@@ -86,6 +87,19 @@ class CriticSaysCorrect:
         if last.verdict == "correct" and (last.confidence or 0.0) >= self.threshold:
             return "critic_correct"
         return None
+
+
+@dataclass(frozen=True)
+class NoVisibleTests:
+    """Stop when the tests gave no verdict because the task has no visible tests."""
+
+    uses_oracle: bool = False
+
+    def reason(self, state: LoopState, oracle: OracleCheck | None) -> str | None:
+        critiques = state.get("critiques", [])
+        last = critiques[-1] if critiques else None
+        untested = last is not None and last.source == "tests" and last.verdict is None
+        return "no_visible_tests" if untested else None
 
 
 @dataclass(frozen=True)

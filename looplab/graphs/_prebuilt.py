@@ -20,7 +20,13 @@ from looplab.graphs._nodes import (
     make_test_node,
     route_after_decide,
 )
-from looplab.graphs._policies import AnyOf, CriticSaysCorrect, MaxIterations, StopPolicy
+from looplab.graphs._policies import (
+    AnyOf,
+    CriticSaysCorrect,
+    MaxIterations,
+    NoVisibleTests,
+    StopPolicy,
+)
 from looplab.graphs._state import LoopSetup, LoopState
 from looplab.records import Critique
 
@@ -97,7 +103,7 @@ def test_repair(setup: LoopSetup) -> Any:
     """
     if setup.sandbox is None:
         raise ValueError("test_repair needs setup.sandbox")
-    stop = AnyOf(CriticSaysCorrect(threshold=1.0), MaxIterations(setup.max_iters))
+    stop = AnyOf(CriticSaysCorrect(threshold=1.0), NoVisibleTests(), MaxIterations(setup.max_iters))
     return _loop("test_repair", setup, ("test", make_test_node(setup.sandbox)), setup.stop or stop)
 
 
