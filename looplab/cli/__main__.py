@@ -1,0 +1,5 @@
+"""``python -m looplab.cli``."""
+
+from looplab.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""The typer app and what every command shares.
+
+Every command turns a ``LooplabError`` into one line on stderr and a non-zero
+exit code: bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from looplab.errors import LooplabError
+
+app = typer.Typer(
+    name="looplab",
+    help="Study LLM critique loops: generator, critic and tools, measured honestly.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+out = Console(soft_wrap=True)  # long lines stay whole (paths, p-values)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
+
+EXIT_ERROR = 2
+"""Exit code for bad input or a failed backend (typer uses 2 for usage errors too)."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    try:
+        yield
+    except LooplabError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def cli_command(func: F) -> F:
+    """Wrap a command so that looplab's errors end it with one line, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _one_line_errors():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model spec: local, gguf:PATH, openai:MODEL[@BASE_URL], replay:RUN_DIR[#MODEL].",
+    ),
+]
+
+
+def _split(values: str | None) -> list[str]:
+    return [v.strip() for v in (values or "").split(",") if v.strip()]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

