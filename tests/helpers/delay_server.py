@@ -7,6 +7,7 @@ gets an answer line. For runner tests (kill -9 and resume) and throughput benchm
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import zlib
@@ -25,6 +26,11 @@ class DelayServer:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                # as real servers do: no Nagle delay between the header and body writes
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_GET(self):
                 self._send({"object": "list", "data": [{"id": "fake", "object": "model"}]})
@@ -75,3 +81,11 @@ class DelayServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+if __name__ == "__main__":  # a server in its own process, for benchmarks: prints its URL
+    import sys
+
+    server = DelayServer(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
+    print(server.base_url, flush=True)
+    threading.Event().wait()
