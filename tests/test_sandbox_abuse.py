@@ -298,3 +298,35 @@ def test_cli_runs_code_in_the_sandbox():
     )
     assert done.returncode == 0, done.stderr
     assert "42" in done.stdout and f"{backend}: exit 0" in done.stdout
+
+
+def test_docker_containers_of_a_killed_process_are_reaped():
+    """A process holding a warm pool is killed with SIGKILL; the next sandbox removes its
+    containers (they carry the owner's pid and start time in a label)."""
+    reason = available_backends()["docker"]
+    if reason is not None:
+        if REQUIRED:
+            pytest.fail(f"LOOPLAB_REQUIRE_SANDBOX=1 but docker is unusable: {reason}")
+        pytest.skip(f"docker is unusable here: {reason}")
+    import docker
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom looplab.sandbox import DockerSandbox\n"
+         "box = DockerSandbox(pool_size=2)\nbox.run('print(1)')\n"
+         "print('ready', flush=True)\ntime.sleep(300)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "ready"
+    client = docker.from_env()
+
+    def owned_by(pid: int) -> list:
+        found = client.containers.list(all=True, filters={"label": "looplab.sandbox"})
+        return [c for c in found if f":{pid}:" in c.labels.get("looplab.owner", "")]
+
+    assert owned_by(holder.pid), "the holder should own warm containers"
+    holder.kill()
+    holder.wait()
+    assert owned_by(holder.pid)  # killed: nothing cleaned up yet
+    DockerSandbox(FAST).close()  # a new sandbox reaps orphans when it starts
+    assert owned_by(holder.pid) == []
