@@ -311,11 +311,15 @@ def test_docker_containers_of_a_killed_process_are_reaped():
     import docker
 
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time\nfrom looplab.sandbox import DockerSandbox\n"
-         "box = DockerSandbox(pool_size=2)\nbox.run('print(1)')\n"
-         "print('ready', flush=True)\ntime.sleep(300)\n"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom looplab.sandbox import DockerSandbox\n"
+            "box = DockerSandbox(pool_size=2)\nbox.run('print(1)')\n"
+            "print('ready', flush=True)\ntime.sleep(300)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout.readline().strip() == "ready"
     client = docker.from_env()
