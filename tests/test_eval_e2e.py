@@ -29,7 +29,7 @@ def need_sandbox() -> None:
     if all(reason is not None for reason in available_backends().values()):
         if REQUIRED:
             pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
-        pytest.skip("no isolated sandbox here (Docker or bubblewrap)")
+        pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
 
 
 @pytest.mark.slow

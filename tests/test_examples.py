@@ -38,7 +38,7 @@ def test_code_repair_agent():
     if backend is None:
         if REQUIRED:
             pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
-        pytest.skip("no isolated sandbox here (Docker or bubblewrap)")
+        pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
     out = run_example("code_repair_agent.py", "--backend", backend)
     assert "attempt 0: visible tests" in out and "hidden test (grading only):" in out
 

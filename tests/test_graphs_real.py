@@ -65,7 +65,7 @@ def test_test_repair_with_the_real_sandbox(embedded_model):
     if all(reason is not None for reason in available_backends().values()):
         if os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1":
             pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
-        pytest.skip("no isolated sandbox here (Docker or bubblewrap)")
+        pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
     task = Task(
         id="c1",
         family="code",

@@ -74,7 +74,7 @@ def test_report_html_in_headless_chromium(runs, tmp_path):
     if chromium is None:
         if os.environ.get("CI"):
             pytest.fail("CI installs chromium; it is missing")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+        pytest.skip(reason="chromium is not installed (apt-get install chromium)")
     _, b = runs
     _, page = write_report(b)
     flags = [

@@ -37,7 +37,7 @@ def _backend(name: str):
     if reason is not None:
         if REQUIRED:
             pytest.fail(f"LOOPLAB_REQUIRE_SANDBOX=1 but {name} is unusable: {reason}")
-        pytest.skip(f"{name} is unusable here: {reason}")
+        pytest.skip(reason=f"{name} is unusable here: {reason}")
     return DockerSandbox(FAST) if name == "docker" else BubblewrapSandbox(FAST)
 
 
@@ -279,7 +279,7 @@ def test_cli_runs_code_in_the_sandbox():
     if backend is None:
         if REQUIRED:
             pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated backend is usable")
-        pytest.skip("no isolated sandbox backend here")
+        pytest.skip(reason="no isolated sandbox backend here")
     done = subprocess.run(
         [
             sys.executable,
@@ -307,7 +307,7 @@ def test_docker_containers_of_a_killed_process_are_reaped():
     if reason is not None:
         if REQUIRED:
             pytest.fail(f"LOOPLAB_REQUIRE_SANDBOX=1 but docker is unusable: {reason}")
-        pytest.skip(f"docker is unusable here: {reason}")
+        pytest.skip(reason=f"docker is unusable here: {reason}")
     import docker
 
     holder = subprocess.Popen(

@@ -131,7 +131,7 @@ def test_humaneval_visible_tests_pass_the_canonical_solutions():
     if backend is None:
         if os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1":
             pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
-        pytest.skip("no isolated sandbox here (Docker or bubblewrap)")
+        pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
     box = make_sandbox(backend)
     try:
         for task in load_tasks("humaneval"):

@@ -12,6 +12,7 @@ import binascii
 import json
 import marshal
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 from looplab.errors import SandboxError
@@ -40,7 +41,7 @@ def runner_env(home: str) -> dict[str, str]:
     }
 
 
-class RunnerSandbox:
+class RunnerSandbox(ABC):
     """Base of the backends: builds the runner's request and reads its answer."""
 
     isolation: Isolation = "none"
@@ -52,19 +53,21 @@ class RunnerSandbox:
         self.limits = limits or Limits()
 
     # -- what a backend provides -------------------------------------------------
+    @abstractmethod
     def _workdir(self) -> str:
-        raise NotImplementedError
+        """The fresh work directory of one run, as the runner will see it."""
 
+    @abstractmethod
     def _rlimits(self, limits: Limits) -> dict[str, int]:
-        raise NotImplementedError
+        """The POSIX resource limits the runner sets on the program."""
 
+    @abstractmethod
     def _execute(self, request: dict, limits: Limits) -> bytes | None:
         """Start the runner, send ``encode(request)``, return its stdout; None if it never
         answered in time."""
-        raise NotImplementedError
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
+        """Release what the backend holds; nothing by default."""
 
     # -- shared ------------------------------------------------------------------
     def run(

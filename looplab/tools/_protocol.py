@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -60,7 +61,7 @@ class Tool(Protocol):
     async def arun(self, text: str) -> ToolResult: ...
 
 
-class TextTool:
+class TextTool(ABC):
     """Base for tools written as one function ``call(text) -> str``.
 
     ``call`` raises ``ToolError`` for input it refuses; ``run`` times it and
@@ -72,8 +73,9 @@ class TextTool:
     description: str = ""
     examples: tuple[ToolExample, ...] = ()
 
+    @abstractmethod
     def call(self, text: str) -> str:
-        raise NotImplementedError(f"{type(self).__name__} must define call(text)")
+        """The tool's output for ``text``; raise ToolError for input it refuses."""
 
     def run(self, text: str) -> ToolResult:
         started = time.perf_counter()
