@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from looplab.answers import is_code_family
-from looplab.errors import EvalError, LooplabError
+from looplab.errors import EvalError
 from looplab.evals._checkers import Grader
 from looplab.evals._store import RunStore, TaskResult
 from looplab.evals._tasks import load_tasks
@@ -131,7 +131,7 @@ def run_eval(
                 grades=[g.correct for g in grades],
                 grade_details=[g.detail for g in grades],
             )
-        except (LooplabError, ValueError, RuntimeError, OSError) as exc:
+        except Exception as exc:  # any failure of one task is recorded; the run goes on
             return TaskResult(task_id=task.id, sample=sample, error=f"{type(exc).__name__}: {exc}")
 
     finished = total - len(pending)

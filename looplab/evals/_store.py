@@ -14,7 +14,6 @@ duplicates one.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -168,7 +167,3 @@ class RunStore:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)
