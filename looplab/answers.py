@@ -1,8 +1,8 @@
 """Extracting the final answer from a model's text, by a documented convention per family.
 
 - Numeric and exact-answer families: the *last* statement of the form
-  ``Answer: X`` or ``the answer is X`` (case-insensitive, to the end of its
-  line; a trailing period dropped). No such statement, no answer: a missing
+  ``Answer: X``, ``the answer is X`` or GSM8K's ``#### X`` (case-insensitive,
+  to the end of its line; a trailing period dropped). No such statement, no answer: a missing
   answer is graded wrong, never guessed from stray numbers.
 - Code families (``humaneval``, ``code``): the last fenced Python block;
   failing that, the text from the first ``def``/``import``/``from`` line on.
@@ -22,6 +22,7 @@ CODE_FAMILIES = frozenset({"humaneval", "code"})
 _ANSWER_LINE = re.compile(
     r"\banswer\b\**\s*(?:is\b\s*:?|[:=])\s*\**\s*([^\n]+?)\s*$", re.IGNORECASE | re.MULTILINE
 )
+_GSM8K_LINE = re.compile(r"^\s*####\s*([^\n]+?)\s*$", re.MULTILINE)
 _FENCE = re.compile(r"```(?:python|py)?[^\n]*\n(.*?)```", re.DOTALL)
 _CODE_START = re.compile(r"^(def |import |from |class |@)", re.MULTILINE)
 _TOOL_SPANS = re.compile(r"<(result|error)>.*?</\1>", re.DOTALL)
@@ -45,6 +46,8 @@ def extract_answer(text: str, family: str) -> str | None:
     '391'
     >>> extract_answer("no conclusion", "arithmetic") is None
     True
+    >>> extract_answer("48/2 = <<48/2=24>>24\\n#### 72", "gsm8k")
+    '72'
     """
     text = _TOOL_SPANS.sub("", text)
     if is_code_family(family):
@@ -53,8 +56,9 @@ def extract_answer(text: str, family: str) -> str | None:
             return blocks[-1].strip("\n") or None
         start = _CODE_START.search(text)
         return text[start.start() :].strip() if start else None
-    matches = _ANSWER_LINE.findall(text)
+    matches = [*_ANSWER_LINE.finditer(text), *_GSM8K_LINE.finditer(text)]
     if not matches:
         return None
-    answer = matches[-1].strip().strip("`*").strip()
+    last = max(matches, key=lambda m: m.start())
+    answer = last.group(1).strip().strip("`*").strip()
     return answer[:-1].strip() if answer.endswith(".") else answer or None

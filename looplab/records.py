@@ -94,6 +94,11 @@ class ToolCall(BaseModel):
     discarded_text: str = ""
     """Text the model wrote after the call's closing tag (a provider that ignored the stop
     sequence); cut off and never shown to the model again."""
+    fault: str | None = None
+    """An injected fault (``looplab.perturb``), e.g. ``calc:digit``: the model was shown a
+    deliberately wrong result. None for every real result."""
+    true_output: str | None = None
+    """With a fault: what the tool really returned (its output, or ``error: ...``)."""
 
 
 class Generation(BaseModel):
@@ -135,6 +140,9 @@ class TaskView(BaseModel):
     """For code: the function the tests call."""
     visible_tests: str | None = None
     """For code: tests the loop may run and show the model (``test_repair``)."""
+    draft: list[str] | None = None
+    """Steps of an answer the loop starts from instead of generating one: a chain of
+    thought with a planted mistake, a BIG-Bench Mistake trace (the ``backtrack`` graph)."""
 
 
 class Task(TaskView):
@@ -159,7 +167,8 @@ class Attempt(BaseModel):
 
     iteration: int
     """0 for the first answer, k for the k-th repair (or the k-th sample in best-of-n)."""
-    kind: Literal["initial", "repair", "sample"] = "initial"
+    kind: Literal["initial", "repair", "sample", "draft"] = "initial"
+    """``draft`` is the task's given answer (``TaskView.draft``), not written by the loop."""
     text: str
     """The whole answer with tool results spliced in."""
     answer: str | None = None
@@ -181,8 +190,9 @@ class Critique(BaseModel):
 
     iteration: int
     """The iteration of the attempt judged."""
-    source: Literal["model", "tests", "oracle"] = "model"
-    """Who judged. ``oracle`` means ground truth was shown to the loop."""
+    source: Literal["model", "tests", "oracle", "control"] = "model"
+    """Who judged. ``oracle`` means ground truth was shown to the loop; ``control`` is a
+    random judgement (the baseline of a mistake-finding study)."""
     verdict: Verdict | None
     """None when the critic's output could not be parsed (recorded, never guessed)."""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -190,6 +200,12 @@ class Critique(BaseModel):
     """What the generator is shown when it repairs."""
     error_location: str | None = None
     """Where the first error is, if the critic said (e.g. ``step 2``)."""
+    mistake_step: int | None = None
+    """A mistake finder's answer: the first wrong step (1-based); None with verdict
+    ``correct`` means "no mistake"."""
+    perturbation: str | None = None
+    """How this critique was perturbed on purpose (``no_feedback``, ``oracle_flipped``,
+    ``biased:X``, ...); None for a plain critique."""
     parsed: bool = True
     """False when the critic's output did not parse even after one retry."""
     raw: str = ""
@@ -218,6 +234,9 @@ class Trajectory(BaseModel):
     are upper bounds, not self-correction (Huang et al. 2023)."""
     models: dict[str, str] = Field(default_factory=dict)
     """Role -> model name, e.g. {"generator": ..., "critic": ...}."""
+    forked_at: int | None = None
+    """For a counterfactual fork: the iteration from which it differs from its parent;
+    the records before it are the parent's, copied unchanged."""
 
     @property
     def final(self) -> Attempt | None:

@@ -116,3 +116,56 @@ def test_bad_task_spec_is_a_one_line_error():
     done = cli("eval", "--tasks", "gsm9k")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("error: unknown task set 'gsm9k'")
+
+
+@pytest.mark.slow
+def test_error_propagation_study_on_the_embedded_model(tmp_path):
+    """critic_loop with a calculator that is always wrong, then a fork with no feedback."""
+    run = tmp_path / "faulty"
+    done = cli(
+        "eval", "--tasks", "arithmetic:n=3,ops=*", "--tools", "calc", "--fault", "calc:1.0",
+        "--max-iters", "2", "--run-dir", str(run),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "PERTURBED" in done.stdout and "error propagation per iteration" in done.stdout
+    calls = [
+        call
+        for r in read_results(run)
+        for a in r.trajectory.attempts
+        for call in a.tool_calls
+        if call.tool == "calc" and call.ok
+    ]
+    assert calls, "the embedded model, shown worked examples, calls the calculator"
+    assert all(
+        call.fault and call.true_output and call.output != call.true_output for call in calls
+    )
+    assert "injected tool faults" in done.stdout
+
+    fork = cli("fork", str(run), "--at", "0", "--fault", "none", "--run-dir", str(tmp_path / "f"))
+    assert fork.returncode == 0, fork.stderr[-3000:]
+    assert all(
+        call.fault is None
+        for r in read_results(tmp_path / "f")
+        for a in r.trajectory.attempts
+        for call in a.tool_calls
+    )
+    compared = cli("compare", str(run), str(tmp_path / "f"))
+    assert compared.returncode == 0 and "3 paired tasks" in compared.stdout
+
+
+@pytest.mark.slow
+def test_mistake_finding_and_backtracking_on_the_embedded_model(tmp_path):
+    run = tmp_path / "run"
+    done = cli(
+        "eval", "--tasks", "mistakes:arithmetic:n=3,steps=2", "--graph", "backtrack",
+        "--run-dir", str(run),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mistake finding" in done.stdout
+    results = read_results(run)
+    assert len(results) == 3 and all(r.error is None for r in results)
+    for r in results:
+        assert r.gold["mistake_step"] in (1, 2)
+        assert r.trajectory.attempts[0].kind == "draft"
+        critique = r.trajectory.critiques[0]
+        assert critique.source == "model" and (critique.mistake_step or 0) <= 3

@@ -1,16 +1,22 @@
 """Agents: the Generator (a model answering through the tool-calling decode loop) and the
-Critic (a structured verdict, optionally after verifying with tools)."""
+Critic (a structured verdict, optionally after verifying with tools) and the MistakeFinder
+(the first wrong step of a chain of thought)."""
 
 from looplab.agents._critic import Critic, CriticVerdict
 from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
+from looplab.agents._finder import FINDER_STYLES, FinderStyle, MistakeFinder, number_steps
 from looplab.agents._generator import Generator
 
 __all__ = [
+    "FINDER_STYLES",
     "Critic",
     "CriticVerdict",
     "DecodeLoop",
+    "FinderStyle",
     "Generator",
+    "MistakeFinder",
     "OnToolCall",
     "PendingCall",
+    "number_steps",
     "trim_output",
 ]

@@ -61,34 +61,40 @@ class Critic:
         self.options = options or CompletionOptions(max_tokens=256)
         self.verify_options = verify_options or CompletionOptions(max_tokens=256)
 
-    def _request(self, task: TaskView, answer_text: str) -> Message:
+    def _request(self, task: TaskView, answer_text: str, note: str | None = None) -> Message:
         content = render_prompt("critic_request", problem=task.prompt, answer=answer_text)
+        if note:
+            content += "\n\n" + note
         return Message(role="user", content=content)
 
-    def _verify(self, task: TaskView, answer_text: str) -> tuple[str, list[ToolCall], Usage]:
+    def _verify(
+        self, task: TaskView, answer_text: str, note: str | None
+    ) -> tuple[str, list[ToolCall], Usage]:
         """The tool-using verification pass (only with tools)."""
         system = render_prompt("critic_verify") + "\n\n" + tool_system_prompt(self.tools)
         messages = [
             Message(role="system", content=system),
             *example_turns(self.tools),
-            self._request(task, answer_text),
+            self._request(task, answer_text, note),
         ]
         generator = Generator(self.model, self.tools, options=self.verify_options)
         generation = generator.generate(messages)
         return generation.text, generation.tool_calls, generation.usage
 
-    def critique(self, task: TaskView, answer_text: str, *, iteration: int) -> Critique:
-        """Judge one attempt's text."""
+    def critique(
+        self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
+    ) -> Critique:
+        """Judge one attempt's text. ``note`` is added to the request (a biased hint, say)."""
         started = time.perf_counter()
         tool_calls: list[ToolCall] = []
         usage = Usage()
         messages = [
             Message(role="system", content=render_prompt("critic_system")),
             *_EXAMPLES,
-            self._request(task, answer_text),
+            self._request(task, answer_text, note),
         ]
         if len(self.tools):
-            verification, tool_calls, usage = self._verify(task, answer_text)
+            verification, tool_calls, usage = self._verify(task, answer_text, note)
             messages.append(Message(role="assistant", content=verification))
             messages.append(Message(role="user", content=render_prompt("critic_system")))
         options = schema_options(CriticVerdict, self.options)

@@ -30,9 +30,12 @@ from dataclasses import dataclass
 
 from looplab.llm import MAX_STOP_SEQUENCES, Completion, CompletionOptions, Message
 from looplab.records import Generation, ToolCall, ToolCallProblem, Usage
-from looplab.tools import TagSyntax, ToolResult, strip_fences
+from looplab.tools import ToolResult, ToolSyntax, strip_fences
 
 __all__ = ["DecodeLoop", "OnToolCall", "PendingCall", "trim_output"]
+
+CONTINUE_REQUEST = "Continue your answer exactly where it stops."
+"""New-turn mode only: how a backend without continuation is asked to go on from a prefix."""
 
 OnToolCall = Callable[[ToolCall], None]
 """Called with each tool call's record as soon as its result or error is spliced."""
@@ -68,13 +71,14 @@ class DecodeLoop:
         messages: Sequence[Message],
         *,
         tool_names: Sequence[str],
-        syntax: TagSyntax,
+        syntax: ToolSyntax,
         options: CompletionOptions,
         continuation: bool,
         max_tool_calls: int = 8,
         max_result_chars: int = 2000,
         model_name: str = "",
         on_tool: OnToolCall | None = None,
+        prefix: str = "",
     ) -> None:
         self.base = list(messages)
         self.on_tool = on_tool
@@ -85,12 +89,18 @@ class DecodeLoop:
         self.max_tool_calls = max_tool_calls
         self.max_result_chars = max_result_chars
         self.model_name = model_name
-        # The answer so far, and the index where the model's unread text starts.
-        self.text = ""
-        self.scan_from = 0
+        # The answer so far, and the index where the model's unread text starts. A
+        # ``prefix`` (backtracking: the steps kept before a mistake) is the answer's start.
+        self.text = prefix
+        self.scan_from = len(prefix)
         # New-turn mode: the conversation after ``base``, and where the open turn starts.
         self.turns: list[Message] = []
-        self.turn_start = 0
+        if prefix and not continuation:
+            self.turns = [
+                Message(role="assistant", content=prefix),
+                Message(role="user", content=CONTINUE_REQUEST),
+            ]
+        self.turn_start = len(prefix)
         self.remaining = options.max_tokens
         self.rounds_left = max_tool_calls + 4
         self.calls: list[ToolCall] = []
@@ -200,6 +210,8 @@ class DecodeLoop:
                 output=output,
                 ms=result.elapsed_s * 1000,
                 discarded_text=call.discarded_text,
+                fault=result.fault,
+                true_output=result.true_output,
             )
         else:
             error = trim_output(result.error, self.max_result_chars)
@@ -212,6 +224,8 @@ class DecodeLoop:
                 problem="execution",
                 ms=result.elapsed_s * 1000,
                 discarded_text=call.discarded_text,
+                fault=result.fault,
+                true_output=result.true_output,
             )
         self._splice(spliced, record)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from looplab.agents._decode import DecodeLoop, OnToolCall
 from looplab.llm import ChatModel, CompletionOptions, Message, OnText
 from looplab.records import Generation
-from looplab.tools import TagSyntax, Tool, ToolRegistry
+from looplab.tools import TagSyntax, Tool, ToolRegistry, ToolSyntax
 
 __all__ = ["Generator"]
 
@@ -25,7 +25,7 @@ class Generator:
         model: ChatModel,
         tools: ToolRegistry | Iterable[Tool] = (),
         *,
-        syntax: TagSyntax | None = None,
+        syntax: ToolSyntax | None = None,
         options: CompletionOptions | None = None,
         max_tool_calls: int = 8,
         max_result_chars: int = 2000,
@@ -48,7 +48,15 @@ class Generator:
             max_result_chars=self.max_result_chars,
         )
 
-    def _loop(self, messages: Sequence[Message], on_tool: OnToolCall | None) -> DecodeLoop:
+    def with_tools(self, tools: ToolRegistry | Iterable[Tool]) -> Generator:
+        """The same generator with other tools (fault-injecting wrappers, say); a copy."""
+        copy = self.with_options(self.options)
+        copy.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        return copy
+
+    def _loop(
+        self, messages: Sequence[Message], on_tool: OnToolCall | None, prefix: str = ""
+    ) -> DecodeLoop:
         return DecodeLoop(
             messages,
             on_tool=on_tool,
@@ -59,6 +67,7 @@ class Generator:
             max_tool_calls=self.max_tool_calls,
             max_result_chars=self.max_result_chars,
             model_name=self.model.name,
+            prefix=prefix,
         )
 
     def generate(
@@ -67,8 +76,10 @@ class Generator:
         *,
         on_text: OnText | None = None,
         on_tool: OnToolCall | None = None,
+        prefix: str = "",
     ) -> Generation:
-        loop = self._loop(messages, on_tool)
+        """Answer ``messages``; the answer starts with ``prefix`` when one is given."""
+        loop = self._loop(messages, on_tool, prefix)
         while not loop.done:
             request, options = loop.request()
             pending = loop.feed(self.model.complete(request, options, on_text=on_text))
@@ -84,8 +95,10 @@ class Generator:
         *,
         on_text: OnText | None = None,
         on_tool: OnToolCall | None = None,
+        prefix: str = "",
     ) -> Generation:
-        loop = self._loop(messages, on_tool)
+        """Answer ``messages``; the answer starts with ``prefix`` when one is given."""
+        loop = self._loop(messages, on_tool, prefix)
         while not loop.done:
             request, options = loop.request()
             completion = await self.model.acomplete(request, options, on_text=on_text)

@@ -35,6 +35,26 @@ def eval_(
     oracle: Annotated[
         bool, typer.Option(help="Let ground truth stop loops (an upper bound; marked).")
     ] = False,
+    feedback: Annotated[
+        str,
+        typer.Option(help="Feedback between attempts: critic, none, oracle[:NOISE], biased."),
+    ] = "critic",
+    fault: Annotated[
+        str | None,
+        typer.Option(help="Make the generator's tools wrong on purpose, e.g. calc:0.2."),
+    ] = None,
+    stop: Annotated[
+        str, typer.Option(help="default (the graph's policy) or never (all rounds, always).")
+    ] = "default",
+    tool_syntax: Annotated[
+        str, typer.Option(help="tags (<calc>17*23</calc>) or gsm8k (<<17*23=391>>).")
+    ] = "tags",
+    locate: Annotated[
+        str, typer.Option(help="backtrack: mistake location from found, gold or random.")
+    ] = "found",
+    finder_style: Annotated[
+        str, typer.Option(help="backtrack: how the critic looks: trace, step, cot-step.")
+    ] = "trace",
     run_dir: Annotated[str | None, typer.Option(help="Where the run goes.")] = None,
     resume: Annotated[
         str | None, typer.Option(help="Finish the run in this directory (other options ignored).")
@@ -43,15 +63,7 @@ def eval_(
     """Measure repair on a task set; print the report and write report.html."""
     from datetime import datetime
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from looplab.evals import EvalConfig, TaskResult, run_eval
+    from looplab.evals import EvalConfig
 
     config = None
     if resume is None:
@@ -71,11 +83,32 @@ def eval_(
             concurrency=concurrency,
             sandbox=sandbox,
             oracle=oracle,
+            feedback=feedback,
+            faults=_split(fault),
+            stop=stop,
+            tool_syntax=tool_syntax,
+            locate=locate,
+            finder_style=finder_style,
         )
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = run_dir or f"runs/{stamp}-{graph.replace('/', '_').replace(':', '_')}"
     else:
         target = resume
+    _run_with_progress(config, target, resume=resume is not None)
+
+
+def _run_with_progress(config, target: str, *, resume: bool) -> None:
+    """Run (or resume) an eval with a progress bar, then print its report."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from looplab.evals import TaskResult, run_eval
+
     stats = {"right": 0, "done": 0, "tokens": 0, "errors": 0}
     bar = Progress(
         TextColumn("[bold]eval[/bold]"),
@@ -116,7 +149,7 @@ def eval_(
         path = run_eval(
             config,
             target,
-            resume=resume is not None,
+            resume=resume,
             progress=on_result,
             on_start=on_start,
             on_interrupt=on_interrupt,
@@ -124,6 +157,48 @@ def eval_(
     finally:
         bar.stop()
     _report(str(path))
+
+
+@app.command()
+@cli_command
+def fork(
+    run_dir: Annotated[str, typer.Argument(help="The finished run to branch from.")],
+    at: Annotated[
+        int, typer.Option(min=0, help="The first iteration that differs (earlier ones are kept).")
+    ],
+    critic_model: Annotated[str | None, typer.Option(help="Another critic model spec.")] = None,
+    feedback: Annotated[
+        str | None, typer.Option(help="Other feedback: critic, none, oracle[:NOISE], biased.")
+    ] = None,
+    fault: Annotated[
+        str | None, typer.Option(help="Other tool outputs: faults, e.g. calc:1.0 (none: off).")
+    ] = None,
+    tasks: Annotated[
+        str | None, typer.Option(help="Only these task ids (comma-separated).")
+    ] = None,
+    out: Annotated[str | None, typer.Option("--run-dir", help="Where the fork goes.")] = None,
+) -> None:
+    """Re-run a run's tasks from iteration K with one thing changed; the prefix is replayed."""
+    from looplab.errors import ConfigError
+    from looplab.evals import EvalConfig, ForkOf, RunStore
+
+    parent = EvalConfig.model_validate(RunStore(run_dir).manifest().config)
+    changes: dict = {}
+    if critic_model is not None:
+        changes["critic_model"] = critic_model
+    if feedback is not None:
+        changes["feedback"] = feedback
+    if fault is not None:
+        changes["faults"] = [] if fault == "none" else _split(fault)
+    if not changes:
+        raise ConfigError("say what the fork changes: --critic-model, --feedback or --fault")
+    config = parent.model_copy(
+        update={**changes, "fork": ForkOf(run=run_dir, at=at, tasks=_split(tasks) or None)}
+    )
+    what = ", ".join(f"{k}={v}" for k, v in changes.items())
+    target = out or f"{run_dir.rstrip('/')}-fork{at}"
+    err.print(f"fork of {run_dir} at iteration {at}: {what} -> {target}", highlight=False)
+    _run_with_progress(config, target, resume=False)
 
 
 def _report(run_dir: str) -> None:
@@ -191,6 +266,19 @@ def tasks_list() -> None:
     for name, (about, _) in TASK_SETS.items():
         table.add_row(name, about)
     table.add_row("jsonl:PATH", "your own tasks, one JSON object per line (see README)")
+    table.add_row(
+        "gsm8k:PATH", "GSM8K (test.jsonl or its folder): word problems, reference from '#### N'"
+    )
+    table.add_row(
+        "bbmistake:PATH",
+        "BIG-Bench Mistake (one TASK.jsonl or the folder of five): traces with the labelled "
+        "first mistake, for --graph backtrack",
+    )
+    table.add_row(
+        "mistakes:SPEC",
+        "SPEC's tasks (default arithmetic:steps=3) with a mistake planted at a random step "
+        "of the worked solution; for --graph backtrack",
+    )
     out.print(table)
 
 
@@ -228,9 +316,16 @@ def tasks_check(
     ] = None,
     sandbox: Annotated[str, typer.Option(help="Sandbox backend.")] = "auto",
     limit: Annotated[int | None, typer.Option(min=1)] = None,
+    calculator: Annotated[
+        bool,
+        typer.Option(help="gsm8k: also run every <<EXPR=N>> annotation through the calculator."),
+    ] = False,
 ) -> None:
     """Grade each task's reference solution (or a file of solutions) with its own checker."""
     from looplab.evals._check import check_tasks
+
+    if calculator:
+        _check_calculator(spec, limit)
 
     verdicts = check_tasks(
         spec, solutions=solutions, sandbox=sandbox, limit=limit, json_out=json_out
@@ -244,3 +339,20 @@ def tasks_check(
         out.print(f"verdicts: {json_out}")
     if passed != len(verdicts) and solutions is None:
         raise typer.Exit(1)
+
+
+def _check_calculator(spec: str, limit: int | None) -> None:
+    from looplab.errors import EvalError
+    from looplab.evals import load_tasks
+    from looplab.evals._calc_check import check_calculator
+
+    check = check_calculator(load_tasks(spec, limit=limit))
+    if not check.total:
+        raise EvalError(f"{spec} has no <<EXPR=N>> calculator annotations")
+    for item, reason in check.disagreements:
+        out.print(f"{item.task_id}: <<{item.expression}={item.annotated}>>: {reason}")
+    out.print(
+        f"[bold]calculator: {check.agreed} of {check.total} annotations agree[/bold] "
+        f"(median {check.median_us:.0f} µs per expression)",
+        highlight=False,
+    )

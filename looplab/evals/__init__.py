@@ -20,8 +20,17 @@ from looplab.evals._metrics import (
     flip_counts,
     pass_at_t,
 )
+from looplab.evals._propagation import (
+    IterationErrors,
+    MistakeMetrics,
+    PropagationMetrics,
+    fault_events,
+    iteration_errors,
+    mistake_metrics,
+    propagation_metrics,
+)
 from looplab.evals._reportdir import write_report
-from looplab.evals._runner import EvalConfig, run_eval, task_seed
+from looplab.evals._runner import EvalConfig, ForkOf, run_eval, task_seed
 from looplab.evals._stats import (
     Estimate,
     bootstrap,
@@ -49,6 +58,7 @@ __all__ = [
     "program_for",
     # running
     "EvalConfig",
+    "ForkOf",
     "Manifest",
     "RunStore",
     "TaskResult",
@@ -58,10 +68,17 @@ __all__ = [
     # metrics and statistics
     "CriticMetrics",
     "Estimate",
+    "IterationErrors",
+    "MistakeMetrics",
+    "PropagationMetrics",
     "RunMetrics",
     "bootstrap",
     "compute_metrics",
     "correctness_by_iteration",
+    "fault_events",
+    "iteration_errors",
+    "mistake_metrics",
+    "propagation_metrics",
     "flip_counts",
     "mcnemar_exact",
     "paired_bootstrap",

@@ -1,8 +1,9 @@
 """Ground-truth checkers: numeric or exact answers, and code graded by hidden tests.
 
-Numbers are compared as numbers, taking the last number an answer states:
-``1,234``, ``$1234.00``, ``1234 apples``, ``1.234e3``, ``2468/2`` and
-``1000 + 234 = 1234`` all equal 1234; the tolerance is 1e-6 relative
+Numbers are compared as numbers: the number after the last ``=`` of an
+answer, else its first number, so ``1,234``, ``$1234.00``, ``1234 apples``,
+``1.234e3``, ``2468/2``, ``**1234** dollars a week`` and ``1000 + 234 = 1234``
+all equal 1234; the tolerance is 1e-6 relative
 (1e-9 absolute). A reference that is not a number is compared as text,
 case- and space-insensitively. Code is graded by running the task's hidden
 tests in the sandbox. Identical answers to the same task are graded once.
@@ -36,22 +37,29 @@ class Grade:
 def parse_number(text: str | None) -> Fraction | None:
     """The number a final answer states, or None.
 
+    The number after the last ``=`` when there is one (``15 + 25 = 40``), else
+    the first number: units, currency and trailing words are ignored.
+
     >>> parse_number("$1,234.50 dollars")
     Fraction(2469, 2)
     >>> parse_number("x = 5")
     Fraction(5, 1)
     >>> parse_number("15 + 25 = 40.")
     Fraction(40, 1)
+    >>> parse_number("18 dollars per day for 7 days")
+    Fraction(18, 1)
+    >>> parse_number("**\\boxed{3}** m^2")
+    Fraction(3, 1)
     """
     if text is None:
         return None
     cleaned = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.strip())
-    cleaned = cleaned.replace("$", "").replace("€", "").replace("£", "")
-    # the last number: "15 + 25 = 40" states 40
-    matches = list(_NUMBER.finditer(cleaned))
-    if not matches:
+    cleaned = re.sub(r"[$€£¥*`]|\\boxed|\\\(|\\\)", "", cleaned)
+    _, equals, after = cleaned.rpartition("=")
+    match = _NUMBER.search(after if equals else cleaned)
+    if match is None:
         return None
-    token = matches[-1].group(0).replace(" ", "")
+    token = match.group(0).replace(" ", "")
     try:
         if "/" in token:
             numerator, denominator = token.split("/")

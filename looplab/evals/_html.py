@@ -74,16 +74,28 @@ def _trajectory(result: TaskResult, task: Task | None) -> str:
         )
         for call in attempt.tool_calls:
             result_text = call.output if call.ok else f"{call.problem}: {call.error}"
+            fault = (
+                f' <span class="bad">⚡ injected fault {escape(call.fault)} (real result: '
+                f"<code>{escape(str(call.true_output))}</code>)</span>"
+                if call.fault
+                else ""
+            )
             parts.append(
                 f"<div>⚙ <code>{escape(call.tool)}({escape(call.input)})</code> → "
-                f"<code>{escape(str(result_text))}</code></div>"
+                f"<code>{escape(str(result_text))}</code>{fault}</div>"
             )
         for c in critiques.get(i, []):
             verdict = c.verdict or "unparsed"
             confidence = "" if c.confidence is None else f" ({c.confidence:.2f})"
+            perturbed = (
+                f' <span class="bad">perturbed: {escape(c.perturbation)}</span>'
+                if c.perturbation
+                else ""
+            )
+            location = f" · first wrong step: {c.mistake_step}" if c.mistake_step else ""
             parts.append(
                 f"<p><b>{escape(c.source)} verdict:</b> {escape(verdict)}{confidence}"
-                f"</p><pre>{escape(c.feedback or c.raw)}</pre>"
+                f"{location}{perturbed}</p><pre>{escape(c.feedback or c.raw)}</pre>"
             )
             for call in c.tool_calls:
                 result_text = call.output if call.ok else f"{call.problem}: {call.error}"
@@ -100,6 +112,78 @@ def _trajectory(result: TaskResult, task: Task | None) -> str:
         f'<details class="trajectory" data-tags="{" ".join(tags)}"><summary>{summary}'
         f"</summary>{''.join(parts)}</details>"
     )
+
+
+def _propagation_html(m: RunMetrics) -> str:
+    """The error-propagation section (empty when there is nothing to show)."""
+    parts = []
+    if m.perturbations or m.propagation or m.forked_at is not None:
+        what = [f"{escape(kind)} ×{n}" for kind, n in m.perturbations.items()]
+        if m.propagation:
+            what.append(f"{m.propagation.faults_injected} injected tool faults")
+        if m.forked_at is not None:
+            what.append(f"a fork: iterations before {m.forked_at} are the parent's")
+        parts.append(f'<p class="oracle">PERTURBED: {" · ".join(what)}</p>')
+    rows = m.errors_by_iteration
+    faulted = m.propagation is not None
+    if len(rows) > 1 or faulted:
+        heads = ["iteration", "loops", "wrong", "introduced", "removed", "kept", "changed"]
+        if faulted:
+            heads += ["faulted", "faulted+wrong", "flagged"]
+        body = ""
+        for row in rows:
+            cells = [row.iteration, row.loops, row.wrong]
+            cells += (
+                ["", "", "", ""]
+                if row.iteration == 0
+                else [row.introduced, row.removed, row.kept, row.changed]
+            )
+            if faulted:
+                cells += [row.faulted, row.faulted_wrong, row.flagged]
+            body += "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        parts.append(
+            "<h2>error propagation</h2><table><tr>"
+            + "".join(f"<th>{h}</th>" for h in heads)
+            + f"</tr>{body}</table><p class='muted'>introduced: right→wrong · removed: "
+            "wrong→right · kept: the same wrong answer again · changed: another wrong answer"
+            "</p>"
+        )
+    p = m.propagation
+    if p is not None:
+        modes = ", ".join(f"{escape(k)} {n}" for k, n in p.faults_by_mode.items())
+        parts.append(
+            f"<p><b>injected tool faults</b>: {p.faults_injected} ({modes}) in "
+            f"{p.faulted_attempts} attempts<br>wrong when a fault was injected "
+            f"{_pct(p.wrong_when_faulted)} · wrong with clean tool results "
+            f"{_pct(p.wrong_when_clean)}<br>answer states the corrupted value "
+            f"{_pct(p.in_answer)} · reached the final answer {_pct(p.reached_final)}<br>"
+            f"critic flagged faulted wrong answers {_pct(p.flagged)} (clean wrong answers "
+            f"{_pct(p.flagged_clean)}) · a repair made it right {_pct(p.removed)}</p>"
+        )
+    k = m.mistakes
+    if k is not None:
+        parts.append(
+            f"<h2>mistake finding</h2><p>{k.traces} traces, {k.with_mistake} with a mistake, "
+            f"{k.unparsed} unparsed · location: <b>{escape(k.location_source)}</b><br>"
+            f"exact location {_pct(k.exact)} · has-a-mistake {_pct(k.binary)} · location "
+            f"among traces with a mistake {_pct(k.location_given_mistake)}<br>backtracking: "
+            f"right after regenerating {_pct(k.repaired)} (location right "
+            f"{_pct(k.repaired_when_located)}, location wrong "
+            f"{_pct(k.repaired_when_mislocated)}) · right drafts broken {_pct(k.broken)}</p>"
+        )
+    if m.mistakes_by_task:
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td>{t.traces}</td><td>{_pct(t.exact)}</td>"
+            f"<td>{_pct(t.binary)}</td><td>{_pct(t.location_given_mistake)}</td>"
+            f"<td>{_pct(t.repaired)}</td></tr>"
+            for name, t in m.mistakes_by_task.items()
+        )
+        parts.append(
+            "<table><tr><th>task</th><th>traces</th><th>exact location</th><th>has a mistake"
+            "</th><th>location | mistake</th><th>right after backtracking</th></tr>"
+            f"{rows}</table>"
+        )
+    return "".join(parts)
 
 
 def write_html(
@@ -162,6 +246,7 @@ damage rate {_pct(m.damage_rate)} · tokens {m.total_tokens:,}
 <h2>accuracy per iteration</h2><table><tr><th>iteration</th><th>accuracy</th></tr>{rows}</table>
 <h2>flips</h2><table><tr><th></th>{"".join(f"<th>{_FLIP_NAMES[k]}</th>" for k in FLIPS)}</tr>
 {flips}</table>
+{_propagation_html(m)}
 <h2>the critic against ground truth</h2>
 <table><tr><th>critic said</th><th>answer was right</th><th>answer was wrong</th></tr>{critic}
 </table><p>{c.judged} judgements, {c.unparsed} unparsed · verdict accuracy

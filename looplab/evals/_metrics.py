@@ -26,6 +26,15 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from looplab.evals._propagation import (
+    IterationErrors,
+    MistakeMetrics,
+    PropagationMetrics,
+    iteration_errors,
+    mistake_metrics,
+    mistake_metrics_by_task,
+    propagation_metrics,
+)
 from looplab.evals._stats import Estimate, bootstrap, pass_at_k
 from looplab.evals._store import TaskResult
 from looplab.graphs._prebuilt import _score
@@ -248,6 +257,17 @@ class RunMetrics:
     unreported_calls: int
     tools: dict[str, dict[str, int]]
     stop_reasons: Counter
+    errors_by_iteration: list[IterationErrors] = field(default_factory=list)
+    propagation: PropagationMetrics | None = None
+    """Injected tool faults and what became of them (None: no fault was injected)."""
+    mistakes: MistakeMetrics | None = None
+    """Mistake location and backtracking (None: no labelled mistakes)."""
+    mistakes_by_task: dict[str, MistakeMetrics] = field(default_factory=dict)
+    """The same per BIG-Bench Mistake task."""
+    perturbations: dict[str, int] = field(default_factory=dict)
+    """Perturbed critiques by kind (no_feedback, oracle_flipped, biased, ...)."""
+    forked_at: int | None = None
+    """For a counterfactual fork: the iteration it branches at."""
 
 
 def _tool_use(results: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
@@ -362,4 +382,21 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         unreported_calls=unreported,
         tools=_tool_use(ok),
         stop_reasons=Counter(r.trajectory.stop_reason for r in ok),
+        errors_by_iteration=iteration_errors(ok),
+        propagation=propagation_metrics(ok),
+        mistakes=mistake_metrics(ok),
+        mistakes_by_task=mistake_metrics_by_task(ok),
+        perturbations=_perturbations(ok),
+        forked_at=next((r.trajectory.forked_at for r in ok), None),
     )
+
+
+def _perturbations(results: Sequence[TaskResult]) -> dict[str, int]:
+    kinds: Counter = Counter()
+    for r in results:
+        for c in r.trajectory.critiques:  # type: ignore[union-attr]
+            if c.perturbation:
+                kinds[c.perturbation.split(":", 1)[0]] += 1
+            elif c.source == "oracle":
+                kinds["oracle"] += 1
+    return dict(sorted(kinds.items()))

@@ -55,6 +55,37 @@ def _figures(m: RunMetrics) -> dict:
     ax.set_ylabel("solved")
     ax.set_title("pass@t: success against token budget")
     figures["pass_at_t"] = fig
+
+    rows = m.errors_by_iteration
+    if len(rows) > 1 or m.propagation is not None:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        xs = [row.iteration for row in rows]
+        series = [
+            ("wrong", "#bbbbbb", [row.wrong for row in rows]),
+            ("introduced", "#d62728", [row.introduced for row in rows]),
+            ("removed", "#2a9d2a", [row.removed for row in rows]),
+            ("kept (same wrong answer)", "#8c564b", [row.kept for row in rows]),
+        ]
+        if m.propagation is not None:
+            series += [
+                ("faulted attempts", "#ff7f0e", [row.faulted for row in rows]),
+                ("faulted, critic flagged", "#1f77b4", [row.flagged for row in rows]),
+            ]
+        width = 0.8 / len(series)
+        for n, (name, colour, values) in enumerate(series):
+            ax.bar(
+                [x + n * width - 0.4 + width / 2 for x in xs],
+                values,
+                width,
+                label=name,
+                color=colour,
+            )
+        ax.set_xticks(xs)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("loops")
+        ax.set_title("error propagation")
+        ax.legend(fontsize=6)
+        figures["propagation"] = fig
     return figures
 
 

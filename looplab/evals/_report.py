@@ -39,6 +39,13 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
             "[bold red]ORACLE: ground truth stopped these loops. The numbers are an upper "
             "bound, not self-correction (Huang et al. 2023).[/bold red]"
         )
+    if m.perturbations or m.propagation or m.forked_at is not None:
+        parts = [f"{kind} ×{n}" for kind, n in m.perturbations.items()]
+        if m.propagation:
+            parts.append(f"{m.propagation.faults_injected} injected tool faults")
+        if m.forked_at is not None:
+            parts.append(f"a fork: iterations before {m.forked_at} are the parent's")
+        console.print("[bold yellow]PERTURBED:[/bold yellow] " + " · ".join(parts), highlight=False)
     console.print("95% bootstrap confidence intervals over tasks in brackets.", style="dim")
 
     accuracy = Table(title="accuracy per iteration (a stopped loop keeps its last answer)")
@@ -63,6 +70,7 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
         highlight=False,
     )
 
+    print_propagation(m, console)
     c = m.critic
     if c.judged:
         critic = Table(title=f"the critic against ground truth ({c.judged} judgements)")
@@ -116,3 +124,82 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
         console.print(tools)
     reasons = ", ".join(f"{reason or '?'} {n}" for reason, n in m.stop_reasons.most_common())
     console.print(f"stop reasons: {reasons}", highlight=False)
+
+
+def print_propagation(m: RunMetrics, console: Console) -> None:
+    """The error-propagation section: per-iteration errors, injected faults, mistake finding."""
+    rows = m.errors_by_iteration
+    faulted = m.propagation is not None
+    if len(rows) > 1 or faulted:
+        table = Table(title="error propagation per iteration (loops that reached it)")
+        for name in ("iteration", "loops", "wrong", "introduced", "removed", "kept", "changed"):
+            table.add_column(name, justify="right")
+        if faulted:
+            for name in ("faulted", "faulted+wrong", "flagged"):
+                table.add_column(name, justify="right")
+        for row in rows:
+            cells = [row.iteration, row.loops, row.wrong]
+            cells += (
+                ["", "", "", ""]
+                if row.iteration == 0
+                else [row.introduced, row.removed, row.kept, row.changed]
+            )
+            if faulted:
+                cells += [row.faulted, row.faulted_wrong, row.flagged]
+            table.add_row(*(str(c) for c in cells))
+        console.print(table)
+        console.print(
+            "introduced: right→wrong · removed: wrong→right · kept: the same wrong answer "
+            "again · changed: another wrong answer",
+            style="dim",
+        )
+    p = m.propagation
+    if p is not None:
+        modes = ", ".join(f"{mode} {n}" for mode, n in p.faults_by_mode.items())
+        console.print(
+            f"[bold]injected tool faults[/bold]: {p.faults_injected} ({modes}) in "
+            f"{p.faulted_attempts} attempts\n"
+            f"  wrong when a fault was injected {_pct(p.wrong_when_faulted)} · "
+            f"wrong with clean tool results {_pct(p.wrong_when_clean)}\n"
+            f"  answer states the corrupted value {_pct(p.in_answer)} · "
+            f"reached the final answer {_pct(p.reached_final)}\n"
+            f"  critic flagged faulted wrong answers {_pct(p.flagged)} "
+            f"(clean wrong answers {_pct(p.flagged_clean)}) · "
+            f"a repair made it right {_pct(p.removed)}",
+            highlight=False,
+        )
+    k = m.mistakes
+    if k is not None:
+        label = {
+            "found": "found by the critic's model",
+            "gold": "GOLD location given (ground truth: an upper bound)",
+            "random": "RANDOM location (the control)",
+        }.get(k.location_source, k.location_source)
+        console.print(
+            f"[bold]mistake finding[/bold] ({k.traces} traces, {k.with_mistake} with a mistake, "
+            f"{k.unparsed} unparsed; location {label})\n"
+            f"  exact location {_pct(k.exact)} · has-a-mistake {_pct(k.binary)} · "
+            f"location among traces with a mistake {_pct(k.location_given_mistake)}\n"
+            f"  backtracking: right after regenerating {_pct(k.repaired)} "
+            f"(location right {_pct(k.repaired_when_located)}, "
+            f"location wrong {_pct(k.repaired_when_mislocated)}) · "
+            f"right drafts broken {_pct(k.broken)}",
+            highlight=False,
+        )
+    if m.mistakes_by_task:
+        table = Table(title="mistake finding per task")
+        for name in (
+            "task",
+            "traces",
+            "exact location",
+            "has a mistake",
+            "location | mistake",
+            "right after backtracking",
+        ):
+            table.add_column(name, justify="right" if name != "task" else "left")
+        for name, t in m.mistakes_by_task.items():
+            table.add_row(
+                name, str(t.traces), _pct(t.exact), _pct(t.binary),
+                _pct(t.location_given_mistake), _pct(t.repaired),
+            )  # fmt: skip
+        console.print(table)

@@ -24,11 +24,23 @@ from looplab.errors import EvalError
 from looplab.evals._checkers import Grader
 from looplab.evals._store import RunStore, TaskResult
 from looplab.evals._tasks import load_tasks
-from looplab.graphs import SetupOptions, build_setup, run_loop
-from looplab.llm import RecordingModel
-from looplab.records import Task
+from looplab.graphs import SANDBOX_GRAPHS, SetupOptions, Truth, build_setup, run_fork, run_loop
+from looplab.llm import RECORDING_FILE, ChatModel, RecordingModel, ReplayThenLive
+from looplab.perturb import FeedbackSpec, parse_fault_specs, plausible_wrong_answer, with_faults
+from looplab.records import Task, Trajectory
 
-__all__ = ["EvalConfig", "run_eval"]
+__all__ = ["EvalConfig", "ForkOf", "run_eval"]
+
+
+class ForkOf(BaseModel):
+    """A counterfactual fork: which run it branches from, and from which iteration."""
+
+    run: str
+    """The parent run directory."""
+    at: int
+    """The first iteration that may differ; the parent's records before it are kept."""
+    tasks: list[str] | None = None
+    """Only these task ids (all of the parent's finished tasks when None)."""
 
 
 class EvalConfig(BaseModel):
@@ -50,6 +62,20 @@ class EvalConfig(BaseModel):
     sandbox: str = "auto"
     oracle: bool = False
     """Ground truth may stop the loop: results are upper bounds and are marked."""
+    feedback: str = "critic"
+    """What the generator is told between attempts: critic, none, oracle[:NOISE], biased."""
+    faults: list[str] = Field(default_factory=list)
+    """Tool fault injection for the generator's tools, e.g. ["calc:0.2"]."""
+    locate: str = "found"
+    """``backtrack``: where the mistake location comes from (found, gold, random)."""
+    finder_style: str = "trace"
+    """``backtrack``: the mistake finder's prompting style (trace, step, cot-step)."""
+    stop: str = "default"
+    """``default`` (the graph's stop policy) or ``never`` (every loop makes all its rounds)."""
+    tool_syntax: str = "tags"
+    """How the generator writes tool calls: ``tags`` or ``gsm8k`` (``<<48/2=24>>``)."""
+    fork: ForkOf | None = None
+    """Set for a counterfactual fork of another run."""
 
     def setup_options(self) -> SetupOptions:
         return SetupOptions(
@@ -64,7 +90,16 @@ class EvalConfig(BaseModel):
             seed=None,
             sandbox=self.sandbox,
             oracle=self.oracle,
+            feedback=self.feedback,
+            stop=self.stop,
+            tool_syntax=self.tool_syntax,
+            locate=self.locate,
+            finder_style=self.finder_style,
         )
+
+
+_GOLD_FIELDS = ("mistake_step", "bbm_task")
+"""Task metadata the metrics need (kept on each result; never shown to a loop)."""
 
 
 def task_seed(base: int, task_id: str, sample: int) -> int:
@@ -92,44 +127,75 @@ def run_eval(
     elif config is None:
         raise EvalError("give a config, or resume a run")
     tasks = load_tasks(config.tasks, limit=config.limit)
+    parents: dict[tuple[str, int], Trajectory] = {}
+    if config.fork is not None:
+        tasks, parents = _fork_parents(config, tasks)
     if not resume:
         store.create(config.model_dump(), task_count=len(tasks))
     done = store.done_keys()
     pending = [(t, s) for t in tasks for s in range(config.samples) if (t.id, s) not in done]
-    total = len(tasks) * config.samples
+    if parents:
+        pending = [(t, s) for t, s in pending if (t.id, s) in parents]
+    total = len(parents) if parents else len(tasks) * config.samples
     if on_start:
         on_start(total - len(pending), total)
 
     sandbox = None
-    if any(is_code_family(t.family) for t in tasks) or config.graph == "test_repair":
+    if any(is_code_family(t.family) for t in tasks) or config.graph in SANDBOX_GRAPHS:
         from looplab.sandbox import make_sandbox
 
         sandbox = make_sandbox(config.sandbox)
-    recording = store.dir / "completions.jsonl"
-    _, factory, setup = build_setup(
-        config.setup_options(),
-        wrap_model=lambda model: RecordingModel(model, recording),
-        sandbox=sandbox,
-    )
+    recording = store.dir / RECORDING_FILE
+
+    def wrap(model: ChatModel) -> ChatModel:
+        if config.fork is not None:  # the parent's completions wherever the requests match
+            model = ReplayThenLive(Path(config.fork.run) / RECORDING_FILE, model)
+        return RecordingModel(model, recording)
+
+    _, factory, setup = build_setup(config.setup_options(), wrap_model=wrap, sandbox=sandbox)
+    feedback = FeedbackSpec.parse(config.feedback)
+    faults = parse_fault_specs(config.faults)
+    if faults:
+        with_faults(setup.generator.tools, faults, seed=0)  # a bad spec fails before any task
     grader = Grader(sandbox)
 
     def run_one(task: Task, sample: int) -> TaskResult:
         try:
-            options = setup.generator.options
+            seed = task_seed(config.seed, task.id, sample)
+            generator = setup.generator
             if config.temperature > 0 or config.samples > 1:
-                options = options.model_copy(
-                    update={"seed": task_seed(config.seed, task.id, sample)}
+                generator = generator.with_options(
+                    generator.options.model_copy(update={"seed": seed})
                 )
-            task_setup = replace(setup, generator=setup.generator.with_options(options))
-            oracle = (lambda answer: grader.grade(task, answer).correct) if config.oracle else None
-            trajectory = run_loop(factory(task_setup), task, oracle=oracle)
+            if faults:  # fresh wrappers per (task, sample): its faults depend on its seed only
+                generator = generator.with_tools(with_faults(generator.tools, faults, seed=seed))
+            task_setup = replace(setup, generator=generator)
+            uses_oracle = config.oracle or feedback.kind == "oracle"
+            oracle = (lambda answer: grader.grade(task, answer).correct) if uses_oracle else None
+            # Only what the chosen perturbation needs of the truth is handed over.
+            truth = Truth(
+                seed=seed,
+                wrong_answer=(
+                    plausible_wrong_answer(task.answer, seed) if feedback.kind == "biased" else None
+                ),
+                mistake_step=task.metadata.get("mistake_step") if config.locate == "gold" else None,
+            )
+            parent = parents.get((task.id, sample))
+            if parent is not None:
+                trajectory = run_fork(
+                    factory, task_setup, task, parent, config.fork.at, oracle=oracle, truth=truth
+                )
+            else:
+                trajectory = run_loop(factory(task_setup), task, oracle=oracle, truth=truth)
             grades = [grader.grade(task, a.answer) for a in trajectory.attempts]
+            gold = {k: task.metadata[k] for k in _GOLD_FIELDS if k in task.metadata}
             return TaskResult(
                 task_id=task.id,
                 sample=sample,
                 trajectory=trajectory,
                 grades=[g.correct for g in grades],
                 grade_details=[g.detail for g in grades],
+                gold=gold,
             )
         except Exception as exc:  # any failure of one task is recorded; the run goes on
             return TaskResult(task_id=task.id, sample=sample, error=f"{type(exc).__name__}: {exc}")
@@ -172,3 +238,32 @@ def run_eval(
     if sandbox is not None:
         sandbox.close()
     return store.dir
+
+
+def _fork_parents(
+    config: EvalConfig, tasks: list[Task]
+) -> tuple[list[Task], dict[tuple[str, int], Trajectory]]:
+    """The tasks a fork re-runs and the parent trajectory of each (task, sample)."""
+    from looplab.evals._store import read_results
+
+    fork = config.fork
+    assert fork is not None
+    wanted = set(fork.tasks) if fork.tasks else None
+    parents = {
+        (r.task_id, r.sample): r.trajectory
+        for r in read_results(fork.run)
+        if r.trajectory is not None and (wanted is None or r.task_id in wanted)
+    }
+    known = {t.id for t in tasks}
+    if wanted is not None and wanted - known:
+        missing = ", ".join(sorted(wanted - known)[:5])
+        raise EvalError(f"the parent run has no task {missing}")
+    too_short = sorted(k[0] for k, t in parents.items() if len(t.attempts) <= fork.at)
+    parents = {k: t for k, t in parents.items() if len(t.attempts) > fork.at}
+    if not parents:
+        raise EvalError(
+            f"no task of {fork.run} reached iteration {fork.at}"
+            + (f" ({len(too_short)} stopped before it)" if too_short else "")
+        )
+    ids = {task_id for task_id, _ in parents}
+    return [t for t in tasks if t.id in ids], parents

@@ -45,6 +45,9 @@ class TaskResult(BaseModel):
     grades: list[bool] = Field(default_factory=list)
     """Correctness of each attempt, in order (graded after the loop, never shown to it)."""
     grade_details: list[str] = Field(default_factory=list)
+    gold: dict[str, Any] = Field(default_factory=dict)
+    """Ground truth the metrics need besides the grades (a planted mistake's step, ...);
+    recorded after the loop, never shown to it."""
     error: str | None = None
     """Set when the task failed (a backend error, ...): recorded, never fatal to the run."""
 

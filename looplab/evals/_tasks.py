@@ -1,5 +1,7 @@
 """Task sets by spec: ``humaneval``, ``arithmetic[:k=v,...]``, ``code[:k=v,...]``,
-``jsonl:PATH`` (or any ``PATH.jsonl``)."""
+``jsonl:PATH`` (or any ``PATH.jsonl``), ``gsm8k:PATH``, ``bbmistake:PATH`` (a file or
+the folder of five), and ``mistakes:SPEC`` (SPEC's tasks with a planted mistake in
+their worked solution, for the ``backtrack`` graph)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from looplab.errors import EvalError
+from looplab.evals._datasets import bbmistake_tasks, gsm8k_tasks
 from looplab.evals._generated import arithmetic_tasks, code_tasks
 from looplab.evals._humaneval import humaneval_tasks
 from looplab.evals._jsonl import jsonl_tasks
+from looplab.perturb import planted_tasks
 from looplab.records import Task
 
 __all__ = ["TASK_SETS", "load_tasks"]
@@ -27,6 +31,13 @@ TASK_SETS: dict[str, tuple[str, Callable[..., list[Task]]]] = {
 }
 
 
+_DATASETS: dict[str, Callable[[str], list[Task]]] = {
+    "gsm8k": gsm8k_tasks,
+    "bbmistake": bbmistake_tasks,
+}
+"""Public data sets read from a path the user gives (nothing is downloaded)."""
+
+
 def _knobs(text: str, spec: str) -> dict[str, int | str]:
     knobs: dict[str, int | str] = {}
     for part in filter(None, text.split(",")):
@@ -40,7 +51,13 @@ def _knobs(text: str, spec: str) -> dict[str, int | str]:
 def load_tasks(spec: str, *, limit: int | None = None) -> list[Task]:
     """The tasks a spec names, the first ``limit`` of them if given."""
     name, _, rest = spec.partition(":")
-    if name == "jsonl" or spec.endswith(".jsonl"):
+    if name == "mistakes":
+        tasks = planted_tasks(load_tasks(rest or "arithmetic:steps=3"))
+    elif name in _DATASETS:
+        if not rest:
+            raise EvalError(f"task set {spec!r}: give the data's path, {name}:PATH")
+        tasks = _DATASETS[name](rest)
+    elif name == "jsonl" or spec.endswith(".jsonl"):
         tasks = jsonl_tasks(rest if name == "jsonl" else spec)
     elif name in TASK_SETS:
         _, loader = TASK_SETS[name]

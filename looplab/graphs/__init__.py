@@ -2,12 +2,15 @@
 
 Build a loop from a ``LoopSetup`` (generator, critic, sandbox, caps) with a
 prebuilt factory -- ``self_refine``, ``critic_loop``, ``tool_critic``,
-``test_repair``, ``best_of_n`` -- or wire your own ``StateGraph(LoopState)``
+``test_repair``, ``best_of_n``, ``backtrack`` -- or wire your own ``StateGraph(LoopState)``
 from the node factories; run it on a task with ``run_loop``.
 """
 
+from looplab.graphs._backtrack import backtrack
+from looplab.graphs._fork import checkpoint_serde, run_fork
 from looplab.graphs._nodes import (
     ORACLE_KEY,
+    TRUTH_KEY,
     emit,
     make_critique_node,
     make_decide_node,
@@ -15,6 +18,7 @@ from looplab.graphs._nodes import (
     make_repair_node,
     make_test_node,
     route_after_decide,
+    run_truth,
 )
 from looplab.graphs._policies import (
     PRICES_PER_MTOK,
@@ -31,6 +35,7 @@ from looplab.graphs._policies import (
     loop_usage,
 )
 from looplab.graphs._prebuilt import best_of_n, critic_loop, self_refine, test_repair, tool_critic
+from looplab.graphs._repair_pool import repair_pool
 from looplab.graphs._run import (
     GRAPHS,
     GraphFactory,
@@ -42,16 +47,18 @@ from looplab.graphs._run import (
     stream_loop,
     trajectory_from_state,
 )
-from looplab.graphs._setup import SetupOptions, build_setup
-from looplab.graphs._state import LoopSetup, LoopState, append
+from looplab.graphs._setup import SANDBOX_GRAPHS, SetupOptions, build_setup
+from looplab.graphs._state import LoopSetup, LoopState, Truth, append
 
 __all__ = [
     # state
     "LoopSetup",
     "LoopState",
+    "Truth",
     "append",
     # nodes
     "ORACLE_KEY",
+    "TRUTH_KEY",
     "emit",
     "make_critique_node",
     "make_decide_node",
@@ -59,6 +66,7 @@ __all__ = [
     "make_repair_node",
     "make_test_node",
     "route_after_decide",
+    "run_truth",
     # stop policies
     "PRICES_PER_MTOK",
     "AnswerUnchanged",
@@ -75,12 +83,15 @@ __all__ = [
     # prebuilt graphs
     "GRAPHS",
     "GraphFactory",
+    "backtrack",
     "best_of_n",
     "critic_loop",
+    "repair_pool",
     "self_refine",
     "test_repair",
     "tool_critic",
     # building from options
+    "SANDBOX_GRAPHS",
     "SetupOptions",
     "build_setup",
     # running
@@ -88,6 +99,8 @@ __all__ = [
     "initial_state",
     "load_graph_factory",
     "run_config",
+    "run_fork",
+    "checkpoint_serde",
     "run_loop",
     "stream_loop",
     "trajectory_from_state",

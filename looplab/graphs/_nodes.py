@@ -16,9 +16,11 @@ from langgraph.graph import END
 
 from looplab.agents import Critic, Generator
 from looplab.answers import answer_format, extract_answer, is_code_family
+from looplab.errors import ConfigError
 from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
-from looplab.graphs._state import LoopState
+from looplab.graphs._state import LoopState, Truth
 from looplab.llm import Message
+from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
 from looplab.prompts import load_prompt, render_prompt
 from looplab.records import Attempt, Critique, Generation, TaskView
 from looplab.sandbox import Sandbox, check_program
@@ -26,6 +28,8 @@ from looplab.tools import example_turns, tool_system_prompt
 
 __all__ = [
     "ORACLE_KEY",
+    "STREAM_KEY",
+    "TRUTH_KEY",
     "emit",
     "make_critique_node",
     "make_decide_node",
@@ -38,7 +42,22 @@ __all__ = [
 ORACLE_KEY = "looplab_oracle"
 """Where a run puts the oracle's checker: ``config["configurable"][ORACLE_KEY]``."""
 
+STREAM_KEY = "looplab_stream"
+"""Set by ``stream_loop``: nodes stream generated text as it comes."""
+
+TRUTH_KEY = "looplab_truth"
+"""Where a run puts what perturbations take from ground truth (a ``Truth``)."""
+
 Node = Callable[..., dict[str, Any]]
+
+
+def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
+    return (config or {}).get("configurable") or {}
+
+
+def run_truth(config: RunnableConfig | None) -> Truth:
+    """The run's ``Truth`` (an empty one when the run was given none)."""
+    return _configurable(config).get(TRUTH_KEY) or Truth()
 
 
 def emit(event: dict[str, Any]) -> None:
@@ -88,21 +107,34 @@ def _attempt(
     )
 
 
-def _generate(generator: Generator, messages: list[Message], node: str) -> Generation:
+def _generate(
+    generator: Generator,
+    messages: list[Message],
+    node: str,
+    config: RunnableConfig | None,
+    prefix: str = "",
+) -> Generation:
+    # Text is streamed only to a streamed run: streaming costs token counts on some
+    # servers (llama.cpp's sends no usage when streaming), so evals never stream.
+    def on_text(text: str) -> None:
+        emit({"node": node, "type": "text", "text": text})
+
+    streamed = bool(_configurable(config).get(STREAM_KEY))
     return generator.generate(
         messages,
-        on_text=lambda text: emit({"node": node, "type": "text", "text": text}),
+        on_text=on_text if streamed else None,
         on_tool=lambda call: emit({"node": node, "type": "tool", "call": call}),
+        prefix=prefix,
     )
 
 
 def make_generate_node(generator: Generator) -> Node:
     """The first attempt at the task."""
 
-    def generate(state: LoopState) -> dict[str, Any]:
+    def generate(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         task = state["task"]
         started = time.perf_counter()
-        generation = _generate(generator, _generation_messages(generator, task), "generate")
+        generation = _generate(generator, _generation_messages(generator, task), "generate", config)
         attempt = _attempt(generation, task, 0, "initial", started)
         return {"attempts": [attempt], "iteration": 0}
 
@@ -112,7 +144,7 @@ def make_generate_node(generator: Generator) -> Node:
 def make_repair_node(generator: Generator) -> Node:
     """A new attempt that sees the previous one and the latest feedback."""
 
-    def repair(state: LoopState) -> dict[str, Any]:
+    def repair(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         task = state["task"]
         previous = state["attempts"][-1]
         critiques = state.get("critiques", [])
@@ -131,7 +163,7 @@ def make_repair_node(generator: Generator) -> Node:
         ]
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
-        generation = _generate(generator, messages, "repair")
+        generation = _generate(generator, messages, "repair", config)
         return {
             "attempts": [_attempt(generation, task, iteration, "repair", started)],
             "iteration": iteration,
@@ -140,16 +172,55 @@ def make_repair_node(generator: Generator) -> Node:
     return repair
 
 
-def make_critique_node(critic: Critic) -> Node:
-    """The critic judges the latest attempt."""
+def make_critique_node(critic: Critic, feedback: FeedbackSpec | None = None) -> Node:
+    """The critic judges the latest attempt; ``feedback`` perturbs what it says (an ablation)."""
+    feedback = feedback or FeedbackSpec()
 
-    def critique(state: LoopState) -> dict[str, Any]:
+    def critique(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         attempt = state["attempts"][-1]
-        result = critic.critique(state["task"], attempt.text, iteration=attempt.iteration)
+        update: dict[str, Any] = {}
+        if feedback.kind == "oracle":
+            result = _oracle_critique(attempt, config, feedback.noise)
+            update["oracle_used"] = True
+        elif feedback.kind == "biased":
+            wrong = run_truth(config).wrong_answer
+            if wrong is None:
+                raise ConfigError("biased feedback needs a numeric reference answer")
+            note = render_prompt("critic_bias", answer=wrong)
+            result = critic.critique(
+                state["task"], attempt.text, iteration=attempt.iteration, note=note
+            )
+            result = result.model_copy(update={"perturbation": f"biased:{wrong}"})
+        else:
+            result = critic.critique(state["task"], attempt.text, iteration=attempt.iteration)
+            if feedback.kind == "none":
+                result = result.model_copy(
+                    update={"feedback": NO_FEEDBACK, "perturbation": "no_feedback"}
+                )
         emit({"node": "critique", "type": "critique", "critique": result})
-        return {"critiques": [result]}
+        return {"critiques": [result], **update}
 
     return critique
+
+
+def _oracle_critique(attempt: Attempt, config: RunnableConfig, noise: float) -> Critique:
+    """Ground truth's verdict, flipped with probability ``noise`` (seeded per iteration)."""
+    check: OracleCheck | None = _configurable(config).get(ORACLE_KEY)
+    if check is None:
+        raise ConfigError("oracle feedback needs ground truth: run it through an eval")
+    right = check(attempt.answer)
+    flipped = oracle_flip(noise, run_truth(config).seed, attempt.iteration)
+    said_right = right != flipped
+    return Critique(
+        iteration=attempt.iteration,
+        source="oracle",
+        verdict="correct" if said_right else "incorrect",
+        confidence=1.0,
+        feedback="Your answer is correct." if said_right else "Your answer is wrong.",
+        raw=f"oracle: {'right' if right else 'wrong'}" + (" (flipped)" if flipped else ""),
+        perturbation="oracle_flipped" if flipped else None,
+        model="oracle",
+    )
 
 
 def make_test_node(sandbox: Sandbox) -> Node:
@@ -202,7 +273,7 @@ def make_decide_node(
     """Applies the stop policy, then the hard caps that hold whatever the policy says."""
 
     def decide(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
-        oracle: OracleCheck | None = ((config or {}).get("configurable") or {}).get(ORACLE_KEY)
+        oracle: OracleCheck | None = _configurable(config).get(ORACLE_KEY)
         reason = policy.reason(state, oracle)
         if reason is None and len(state.get("attempts", [])) >= max_attempts:
             reason = "max_iterations"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from looplab.agents import Critic
@@ -69,7 +70,10 @@ def self_refine(setup: LoopSetup) -> Any:
     """
     critic = setup.critic or Critic(setup.generator.model)
     return _loop(
-        "self_refine", setup, ("critique", make_critique_node(critic)), _default_stop(setup)
+        "self_refine",
+        setup,
+        ("critique", make_critique_node(critic, setup.feedback)),
+        _default_stop(setup),
     )
 
 
@@ -82,7 +86,10 @@ def critic_loop(setup: LoopSetup) -> Any:
     if setup.critic is None:
         raise ValueError("critic_loop needs setup.critic")
     return _loop(
-        "critic_loop", setup, ("critique", make_critique_node(setup.critic)), _default_stop(setup)
+        "critic_loop",
+        setup,
+        ("critique", make_critique_node(setup.critic, setup.feedback)),
+        _default_stop(setup),
     )
 
 
@@ -91,7 +98,10 @@ def tool_critic(setup: LoopSetup) -> Any:
     if setup.critic is None or not len(setup.critic.tools):
         raise ValueError("tool_critic needs setup.critic with tools (e.g. calc, python)")
     return _loop(
-        "tool_critic", setup, ("critique", make_critique_node(setup.critic)), _default_stop(setup)
+        "tool_critic",
+        setup,
+        ("critique", make_critique_node(setup.critic, setup.feedback)),
+        _default_stop(setup),
     )
 
 
@@ -118,7 +128,7 @@ def best_of_n(setup: LoopSetup) -> Any:
     generator, critic, n = setup.generator, setup.critic, setup.max_iters
     base = generator.options
 
-    def sample(state: LoopState) -> dict[str, Any]:
+    def sample(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         task = state["task"]
         done = len(state.get("attempts", []))
         sampler = generator.with_options(
@@ -127,7 +137,7 @@ def best_of_n(setup: LoopSetup) -> Any:
             )
         )
         started = time.perf_counter()
-        generation = _generate(sampler, _generation_messages(sampler, task), "sample")
+        generation = _generate(sampler, _generation_messages(sampler, task), "sample", config)
         return {
             "attempts": [_attempt(generation, task, done, "sample", started)],
             "iteration": done,

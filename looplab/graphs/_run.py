@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from looplab.errors import ConfigError
-from looplab.graphs._nodes import ORACLE_KEY
+from looplab.graphs._backtrack import backtrack
+from looplab.graphs._nodes import ORACLE_KEY, STREAM_KEY, TRUTH_KEY
 from looplab.graphs._policies import OracleCheck
 from looplab.graphs._prebuilt import best_of_n, critic_loop, self_refine, test_repair, tool_critic
-from looplab.graphs._state import LoopSetup, LoopState
+from looplab.graphs._repair_pool import repair_pool
+from looplab.graphs._state import LoopSetup, LoopState, Truth
 from looplab.records import Task, TaskView, Trajectory
 
 __all__ = [
@@ -36,6 +38,8 @@ GRAPHS: dict[str, GraphFactory] = {
     "tool_critic": tool_critic,
     "test_repair": test_repair,
     "best_of_n": best_of_n,
+    "backtrack": backtrack,
+    "repair_pool": repair_pool,
 }
 """The prebuilt graphs by name."""
 
@@ -82,12 +86,21 @@ def initial_state(task: Task | TaskView) -> LoopState:
 
 
 def run_config(
-    *, oracle: OracleCheck | None = None, thread_id: str | None = None, recursion_limit: int = 200
+    *,
+    oracle: OracleCheck | None = None,
+    truth: Truth | None = None,
+    thread_id: str | None = None,
+    recursion_limit: int = 200,
+    stream: bool = False,
 ) -> dict[str, Any]:
-    """LangGraph's run config: the oracle (if any) travels here, never in the state."""
+    """LangGraph's run config: the oracle and ``truth`` (if any) travel here, never in the state."""
     configurable: dict[str, Any] = {"thread_id": thread_id or uuid.uuid4().hex}
     if oracle is not None:
         configurable[ORACLE_KEY] = oracle
+    if truth is not None:
+        configurable[TRUTH_KEY] = truth
+    if stream:
+        configurable[STREAM_KEY] = True
     return {"configurable": configurable, "recursion_limit": recursion_limit}
 
 
@@ -95,8 +108,9 @@ def trajectory_from_state(state: LoopState, *, task_id: str, graph: str) -> Traj
     attempts = list(state.get("attempts", []))
     critiques = list(state.get("critiques", []))
     models: dict[str, str] = {}
-    if attempts:
-        models["generator"] = attempts[0].model
+    written = [a for a in attempts if a.kind != "draft"]
+    if written:
+        models["generator"] = written[0].model
     critic_models = [c.model for c in critiques if c.source == "model"]
     if critic_models:
         models["critic"] = critic_models[0]
@@ -117,6 +131,7 @@ def run_loop(
     task: Task | TaskView,
     *,
     oracle: OracleCheck | None = None,
+    truth: Truth | None = None,
     thread_id: str | None = None,
     resume: bool = False,
 ) -> Trajectory:
@@ -126,24 +141,32 @@ def run_loop(
     trajectory). With a checkpointer, ``resume=True`` continues the run of
     ``thread_id`` from its last checkpoint instead of starting over.
     """
-    config = run_config(oracle=oracle, thread_id=thread_id)
+    config = run_config(oracle=oracle, truth=truth, thread_id=thread_id)
     state = graph.invoke(None if resume else initial_state(task), config)
     return trajectory_from_state(state, task_id=task.id, graph=graph.name)
 
 
 async def arun_loop(
-    graph: Any, task: Task | TaskView, *, oracle: OracleCheck | None = None
+    graph: Any,
+    task: Task | TaskView,
+    *,
+    oracle: OracleCheck | None = None,
+    truth: Truth | None = None,
 ) -> Trajectory:
     """The async twin of ``run_loop`` (nodes run in LangGraph's thread pool)."""
-    state = await graph.ainvoke(initial_state(task), run_config(oracle=oracle))
+    state = await graph.ainvoke(initial_state(task), run_config(oracle=oracle, truth=truth))
     return trajectory_from_state(state, task_id=task.id, graph=graph.name)
 
 
 def stream_loop(
-    graph: Any, task: Task | TaskView, *, oracle: OracleCheck | None = None
+    graph: Any,
+    task: Task | TaskView,
+    *,
+    oracle: OracleCheck | None = None,
+    truth: Truth | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """Run a loop, yielding ("event", dict) as nodes work and finally ("trajectory", T)."""
-    config = run_config(oracle=oracle)
+    config = run_config(oracle=oracle, truth=truth, stream=True)
     final: LoopState = {}
     for mode, payload in graph.stream(
         initial_state(task), config, stream_mode=["custom", "values"]

@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from looplab.agents import Critic, Generator
+from looplab.agents import FINDER_STYLES, Critic, Generator
+from looplab.errors import ConfigError
 from looplab.graphs._policies import AnyOf, MaxIterations, Oracle
 from looplab.graphs._run import GraphFactory, load_graph_factory
 from looplab.graphs._state import LoopSetup
 from looplab.llm import ChatModel, CompletionOptions, load_model
+from looplab.perturb import FeedbackSpec
 from looplab.sandbox import Sandbox
-from looplab.tools import make_tools
+from looplab.tools import make_syntax, make_tools
 
-__all__ = ["SetupOptions", "build_setup"]
+__all__ = ["SANDBOX_GRAPHS", "SetupOptions", "build_setup"]
+
+SANDBOX_GRAPHS = frozenset({"test_repair", "repair_pool"})
+"""Graphs that run visible tests in a sandbox."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,17 @@ class SetupOptions:
     """Backend where test_repair runs the visible tests."""
     oracle: bool = False
     """Stop when ground truth says the answer is right (an upper bound, marked as such)."""
+    feedback: str = "critic"
+    """critic, none, oracle[:NOISE] or biased (``looplab.perturb.FeedbackSpec``)."""
+    stop: str = "default"
+    """``default`` (the graph's own policy) or ``never`` (only the attempt cap: every loop
+    makes all its rounds, as in Huang et al.'s protocol)."""
+    tool_syntax: str = "tags"
+    """How the generator writes tool calls: ``tags`` (``<calc>..</calc>``) or ``gsm8k``."""
+    locate: str = "found"
+    """``backtrack``: found, gold or random."""
+    finder_style: str = "trace"
+    """``backtrack``: trace, step or cot-step."""
 
 
 def build_setup(
@@ -50,6 +66,13 @@ def build_setup(
     every completion this way); ``sandbox`` is used instead of building one.
     """
     name, factory = load_graph_factory(options.graph)
+    feedback = FeedbackSpec.parse(options.feedback)
+    if options.locate not in ("found", "gold", "random"):
+        raise ConfigError(f"unknown location source {options.locate!r}: use found, gold or random")
+    if options.finder_style not in FINDER_STYLES:
+        raise ConfigError(
+            f"unknown finder style {options.finder_style!r}: use {', '.join(FINDER_STYLES)}"
+        )
     wrap = wrap_model or (lambda model: model)
     generator_model = wrap(load_model(options.model))
     critic_spec = options.critic_model or options.model
@@ -59,14 +82,21 @@ def build_setup(
     completion = CompletionOptions(
         max_tokens=options.max_tokens, temperature=options.temperature, seed=options.seed
     )
-    generator = Generator(generator_model, make_tools(options.tools), options=completion)
+    generator = Generator(
+        generator_model,
+        make_tools(options.tools),
+        syntax=make_syntax(options.tool_syntax),
+        options=completion,
+    )
     critic_tools = list(options.critic_tools) or (["calc"] if name == "tool_critic" else [])
     critic = Critic(critic_model, tools=make_tools(critic_tools))
-    if sandbox is None and name == "test_repair":
+    if sandbox is None and name in SANDBOX_GRAPHS:
         from looplab.sandbox import make_sandbox
 
         sandbox = make_sandbox(options.sandbox)
-    stop = None
+    if options.stop not in ("default", "never"):
+        raise ConfigError(f"unknown stop rule {options.stop!r}: use default or never")
+    stop = MaxIterations(options.max_iters) if options.stop == "never" else None
     if options.oracle:
         stop = AnyOf(Oracle(), MaxIterations(options.max_iters))
     setup = LoopSetup(
@@ -75,5 +105,8 @@ def build_setup(
         sandbox=sandbox,
         max_iters=options.max_iters,
         stop=stop,
+        feedback=feedback,
+        locate=options.locate,  # type: ignore[arg-type]
+        finder_style=options.finder_style,
     )
     return name, factory, setup

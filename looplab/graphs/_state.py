@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
+from looplab.perturb import FeedbackSpec
 from looplab.records import Attempt, Critique, TaskView
 
 if TYPE_CHECKING:
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from looplab.graphs._policies import StopPolicy
     from looplab.sandbox import Sandbox
 
-__all__ = ["LoopSetup", "LoopState", "append"]
+__all__ = ["LoopSetup", "LoopState", "Truth", "append"]
 
 
 def append(left: list, right: list) -> list:
@@ -57,3 +58,23 @@ class LoopSetup:
     """Hard cap on tokens of the whole loop, whatever the stop policy."""
     checkpointer: Any = None
     """A LangGraph checkpointer (e.g. SqliteSaver) so a long run resumes mid-graph."""
+    feedback: FeedbackSpec = field(default_factory=FeedbackSpec)
+    """Where the feedback between attempts comes from (an ablation when not ``critic``)."""
+    locate: Literal["found", "gold", "random"] = "found"
+    """``backtrack``: whose mistake location to restart from -- the critic's, the task's
+    labelled one (ground truth: marked oracle), or a random step (the paper's control)."""
+    finder_style: str = "trace"
+    """``backtrack``: how the critic's model looks for the mistake (trace, step, cot-step)."""
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What perturbations may take from ground truth, handed to a run in its config
+    (``config["configurable"]["looplab_truth"]``), never put in the state."""
+
+    seed: int | str = 0
+    """Seeds the run's random perturbations (oracle noise, the random location)."""
+    wrong_answer: str | None = None
+    """``biased`` feedback: the surely-wrong answer the critic is told the user believes."""
+    mistake_step: int | None = None
+    """``backtrack`` with ``locate="gold"``: the labelled first wrong step."""

@@ -8,7 +8,13 @@ string with ``load_model("local")``.
 
 from looplab.llm._llamacpp import LlamaCppModel, check_gguf, default_weights_path
 from looplab.llm._openai import MAX_STOP_SEQUENCES, OpenAIModel
-from looplab.llm._replay import RECORDING_FILE, RecordingModel, ReplayModel, request_key
+from looplab.llm._replay import (
+    RECORDING_FILE,
+    RecordingModel,
+    ReplayModel,
+    ReplayThenLive,
+    request_key,
+)
 from looplab.llm._spec import ModelSpec, load_model, parse_model_spec
 from looplab.llm._structured import (
     Structured,
@@ -47,6 +53,7 @@ __all__ = [
     "OpenAIModel",
     "RecordingModel",
     "ReplayModel",
+    "ReplayThenLive",
     "MAX_STOP_SEQUENCES",
     "RECORDING_FILE",
     "check_gguf",

@@ -22,7 +22,7 @@ from typing import Any
 from looplab.errors import ConfigError, ReplayMissError
 from looplab.llm._types import ChatModel, Completion, CompletionOptions, Message, OnText
 
-__all__ = ["RECORDING_FILE", "RecordingModel", "ReplayModel", "request_key"]
+__all__ = ["RECORDING_FILE", "RecordingModel", "ReplayModel", "ReplayThenLive", "request_key"]
 
 RECORDING_FILE = "completions.jsonl"
 """The recording's file name inside a run directory."""
@@ -184,6 +184,73 @@ class ReplayModel:
     ) -> Completion:
         await asyncio.sleep(0)  # a real await point, as with any other backend
         return self.complete(messages, options, on_text=on_text)
+
+
+class ReplayThenLive:
+    """A recording's answer where it has one for the request, the live model's otherwise.
+
+    Counterfactual forks use it: requests a fork shares with its parent get the
+    parent's completions exactly (byte for byte, even at temperature > 0); the
+    first request that differs -- and every one after it -- goes to ``live``.
+    ``replayed`` and ``live_calls`` count which way each request went.
+    """
+
+    def __init__(self, path: str | Path, live: ChatModel) -> None:
+        self.live = live
+        self.name = live.name
+        self.supports_continuation = live.supports_continuation
+        try:
+            self._replay: ReplayModel | None = ReplayModel(path, model=live.name)
+        except ConfigError:  # the parent never used this model: everything is live
+            self._replay = None
+        self.replayed = 0
+        self.live_calls = 0
+        self._lock = threading.Lock()
+
+    def _count(self, replayed: bool) -> None:
+        with self._lock:
+            if replayed:
+                self.replayed += 1
+            else:
+                self.live_calls += 1
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        if self._replay is not None:
+            try:
+                completion = self._replay.complete(messages, options, on_text=on_text)
+            except ReplayMissError:
+                pass
+            else:
+                self._count(True)
+                return completion
+        self._count(False)
+        return self.live.complete(messages, options, on_text=on_text)
+
+    async def acomplete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        if self._replay is not None:
+            try:
+                completion = self._replay.complete(messages, options, on_text=on_text)
+            except ReplayMissError:
+                pass
+            else:
+                self._count(True)
+                return completion
+        self._count(False)
+        return await self.live.acomplete(messages, options, on_text=on_text)
 
 
 def _describe(messages: Sequence[Message]) -> str:

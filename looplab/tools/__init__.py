@@ -2,17 +2,19 @@
 
 A tool is text in, text out (``run(text) -> ToolResult``), safe against
 whatever a model writes. ``TagSyntax`` says how calls and results look
-(``<calc>17*23</calc><result>391</result>``); the decode loop that runs them
+(``<calc>17*23</calc><result>391</result>``), ``Gsm8kSyntax`` GSM8K's own
+convention (``<<17*23=391>>``); the decode loop that runs them
 lives in ``looplab.agents``.
 """
 
 from looplab.tools._browser import Browser, check_address
 from looplab.tools._builtin import BUILTIN_TOOLS, make_tools
 from looplab.tools._calculator import Calculator
+from looplab.tools._gsm8k_syntax import SYNTAXES, Gsm8kSyntax, make_syntax
 from looplab.tools._prompt import example_turns, tool_system_prompt
 from looplab.tools._protocol import TextTool, Tool, ToolExample, ToolRegistry, ToolResult
 from looplab.tools._python import PythonTool
-from looplab.tools._syntax import CallMatch, TagSyntax, strip_fences
+from looplab.tools._syntax import CallMatch, TagSyntax, ToolSyntax, strip_fences
 
 __all__ = [
     # protocol
@@ -24,6 +26,10 @@ __all__ = [
     # syntax and prompting
     "CallMatch",
     "TagSyntax",
+    "ToolSyntax",
+    "Gsm8kSyntax",
+    "SYNTAXES",
+    "make_syntax",
     "example_turns",
     "strip_fences",
     "tool_system_prompt",

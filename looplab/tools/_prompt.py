@@ -10,12 +10,12 @@ from __future__ import annotations
 from looplab.llm import Message
 from looplab.prompts import render_prompt
 from looplab.tools._protocol import Tool, ToolRegistry
-from looplab.tools._syntax import TagSyntax
+from looplab.tools._syntax import TagSyntax, ToolSyntax
 
 __all__ = ["example_turns", "tool_system_prompt"]
 
 
-def tool_system_prompt(tools: ToolRegistry, syntax: TagSyntax | None = None) -> str:
+def tool_system_prompt(tools: ToolRegistry, syntax: ToolSyntax | None = None) -> str:
     """The part of a system prompt that describes the tools and the call syntax."""
     syntax = syntax or TagSyntax()
     first = next(iter(tools), None)
@@ -26,7 +26,7 @@ def tool_system_prompt(tools: ToolRegistry, syntax: TagSyntax | None = None) -> 
     result = syntax.render_result(example.output if example else "...")
     lines = [f"- {syntax.render_call(t.name, '...')}: {t.description}" for t in tools]
     return render_prompt(
-        "tools_system",
+        syntax.prompt,
         example_call=call,
         example_result=result,
         example_error=syntax.render_error("what went wrong"),
@@ -35,7 +35,7 @@ def tool_system_prompt(tools: ToolRegistry, syntax: TagSyntax | None = None) -> 
 
 
 def example_turns(
-    tools: ToolRegistry, syntax: TagSyntax | None = None, *, answer_line: bool = False
+    tools: ToolRegistry, syntax: ToolSyntax | None = None, *, answer_line: bool = False
 ) -> list[Message]:
     """Worked examples of every tool, as user/assistant turns to put before the question.
 
@@ -49,7 +49,7 @@ def example_turns(
     return turns
 
 
-def _turns_for(tool: Tool, syntax: TagSyntax, answer_line: bool) -> list[Message]:
+def _turns_for(tool: Tool, syntax: ToolSyntax, answer_line: bool) -> list[Message]:
     turns = []
     for example in tool.examples:
         call = syntax.render_call(tool.name, example.input)

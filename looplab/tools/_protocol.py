@@ -22,6 +22,10 @@ class ToolResult:
     output: str = ""
     error: str = ""
     elapsed_s: float = 0.0
+    fault: str | None = None
+    """Set by a fault injector (``looplab.perturb``): this result is wrong on purpose."""
+    true_output: str | None = None
+    """With a fault: the real result (its output, or ``error: ...``)."""
 
     @classmethod
     def failure(cls, error: str, elapsed_s: float = 0.0) -> ToolResult:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["CallMatch", "TagSyntax", "strip_fences"]
+__all__ = ["CallMatch", "TagSyntax", "ToolSyntax", "strip_fences"]
 
 _OPEN_TAG = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
 _FENCE = "```"
@@ -70,12 +71,31 @@ def strip_fences(body: str) -> str:
     return text.strip()
 
 
+class ToolSyntax(Protocol):
+    """How calls and results are written; the decode loop works with any syntax like this."""
+
+    prompt: str
+    """The system prompt (package data) that describes the syntax to the model."""
+
+    def open_tag(self, name: str) -> str: ...
+    def close_tag(self, name: str) -> str: ...
+    def stop_sequences(self, names: Collection[str]) -> tuple[str, ...]: ...
+    def render_call(self, name: str, text: str) -> str: ...
+    def render_result(self, output: str) -> str: ...
+    def render_error(self, message: str) -> str: ...
+    def find_call(self, text: str, names: Collection[str], start: int = 0) -> CallMatch | None: ...
+    def strip_partial_close(self, body: str, name: str) -> str: ...
+    def nested_call(self, body: str, names: Collection[str]) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class TagSyntax:
     """One tag per tool: ``<name>input</name>``; results in ``<result>``, errors in ``<error>``."""
 
     result_tag: str = "result"
     error_tag: str = "error"
+    prompt: str = "tools_system"
+    """The system prompt describing this syntax (package data)."""
 
     def open_tag(self, name: str) -> str:
         return f"<{name}>"

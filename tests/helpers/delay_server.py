@@ -2,11 +2,17 @@
 
 A request asking for JSON (``response_format``) gets a critic verdict; any other
 gets an answer line. For runner tests (kill -9 and resume) and throughput benchmarks.
+
+With ``tools=True`` it also plays a generator that uses the calculator: when the
+system prompt offers ``<calc>``, it writes the call a one-step arithmetic word
+problem needs, and once a ``<result>`` comes back it answers with that number --
+so an injected calculator fault reaches the answer deterministically.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -15,8 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class DelayServer:
-    def __init__(self, delay_s: float = 0.0) -> None:
+    def __init__(self, delay_s: float = 0.0, *, tools: bool = False) -> None:
         self.delay_s = delay_s
+        self.tools = tools
         self.requests = 0
         self._lock = threading.Lock()
         server = self
@@ -41,7 +48,10 @@ class DelayServer:
                     server.requests += 1
                 time.sleep(server.delay_s)
                 last = body["messages"][-1]["content"]
-                if "response_format" in body:
+                system = body["messages"][0]["content"]
+                if server.tools and "response_format" not in body and "<calc>" in system:
+                    text = _calculating_answer(body["messages"])
+                elif "response_format" in body:
                     verdict = "correct" if zlib.crc32(last.encode()) % 2 else "incorrect"
                     text = json.dumps(
                         {"verdict": verdict, "confidence": 0.7, "feedback": "check the arithmetic"}
@@ -81,6 +91,20 @@ class DelayServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _calculating_answer(messages: list[dict]) -> str:
+    """A generator that calls the calculator, then states its result."""
+    last = messages[-1]["content"]
+    result = re.match(r"<result>(.*)</result>", last.strip(), re.S)
+    if result:
+        return f"So the answer is {result.group(1)}.\nAnswer: {result.group(1)}"
+    # the task: the latest user message with two numbers (a repair request has none)
+    asks = [m["content"] for m in messages if m["role"] == "user"]
+    last = next(text for text in reversed(asks) if len(re.findall(r"\d+", text)) >= 2)
+    numbers = re.findall(r"\d+", last)
+    op = "*" if "times" in last else "-" if "gives away" in last else "+"
+    return f"Let me compute. <calc>{numbers[0]}{op}{numbers[1]}</calc>"
 
 
 if __name__ == "__main__":  # a server in its own process, for benchmarks: prints its URL
