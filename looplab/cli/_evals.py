@@ -97,7 +97,7 @@ def eval_(
     _run_with_progress(config, target, resume=resume is not None)
 
 
-def _run_with_progress(config, target: str, *, resume: bool) -> None:
+def _run_with_progress(config, target: str, *, resume: bool, report: bool = True) -> None:
     """Run (or resume) an eval with a progress bar, then print its report."""
     from rich.progress import (
         BarColumn,
@@ -156,7 +156,8 @@ def _run_with_progress(config, target: str, *, resume: bool) -> None:
         )
     finally:
         bar.stop()
-    _report(str(path))
+    if report:
+        _report(str(path))
 
 
 @app.command()

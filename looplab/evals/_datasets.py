@@ -101,8 +101,16 @@ def gsm8k_tasks(path: str | Path) -> list[Task]:
     return tasks
 
 
-def bbmistake_tasks(path: str | Path) -> list[Task]:
-    """BIG-Bench Mistake from one task's JSONL file or the folder of all five."""
+def bbmistake_tasks(path: str | Path, *, per_task: int | None = None) -> list[Task]:
+    """BIG-Bench Mistake from one task's JSONL file or the folder of all five.
+
+    ``per_task`` keeps the first N traces of each task (spec ``bbmistake:PATH#N``), so a
+    small study covers all five tasks rather than the first N of the first one.
+    """
+    text = str(path)
+    head, sep, tail = text.rpartition("#")
+    if sep and tail.isdigit():
+        path, per_task = head, int(tail)
     path = Path(path)
     if path.is_dir():
         files = [path / f"{name}.jsonl" for name in BBM_TASKS]
@@ -113,7 +121,8 @@ def bbmistake_tasks(path: str | Path) -> list[Task]:
         files = [path]
     tasks = []
     for file in files:
-        for number, row in _lines(file):
+        rows = _lines(file)
+        for number, row in rows[:per_task] if per_task is not None else rows:
             where = f"{file}:{number}"
             steps = _field(row, "steps", list, where)
             if not steps or not all(isinstance(s, str) for s in steps):

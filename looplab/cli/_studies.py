@@ -1,0 +1,91 @@
+"""``looplab study NAME``: the published self-correction protocols, one command each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from looplab.cli._app import ModelOption, app, cli_command, err, out
+
+
+@app.command()
+@cli_command
+def study(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="intrinsic-self-correction, self-repair, mistake-finding (or 'list')."
+        ),
+    ],
+    model: ModelOption = "local",
+    critic_model: Annotated[str | None, typer.Option(help="Critic model spec.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Tasks (per BIG-Bench task for mistake-finding)."),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(help="Folder with gsm8k/ and big-bench-mistake/ (default $LOOPLAB_DATA "
+                     "or ../shared/data)."),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(min=1, help="self-repair: programs per task; mistake-finding: "
+                     "backtracking samples."),
+    ] = None,
+    repairs: Annotated[
+        int | None, typer.Option(min=0, help="self-repair: repairs per failing program.")
+    ] = None,
+    finder_style: Annotated[
+        str, typer.Option(help="mistake-finding: trace, step or cot-step.")
+    ] = "trace",
+    concurrency: Annotated[int, typer.Option(min=1)] = 4,
+    run_dir: Annotated[
+        str | None, typer.Option(help="The study's folder (run again to resume).")
+    ] = None,
+) -> None:  # fmt: skip
+    """Run a classic study into a folder of ordinary runs and print its summary."""
+    from looplab.cli._evals import _report, _run_with_progress
+    from looplab.evals._studies import STUDIES, StudyOptions, default_data_dir, run_study
+
+    if name == "list":
+        table = Table(title="studies")
+        for column in ("name", "paper", "protocol"):
+            table.add_column(column, overflow="fold")
+        for s in STUDIES.values():
+            table.add_row(s.name, s.paper, s.about)
+        out.print(table)
+        return
+    options = StudyOptions(
+        model=model,
+        critic_model=critic_model,
+        limit=limit,
+        data=Path(data) if data else default_data_dir(),
+        samples=samples,
+        repairs=repairs,
+        finder_style=finder_style,
+        concurrency=concurrency,
+    )
+    target = run_dir or f"runs/study-{name}"
+
+    def run_arm(arm, config, arm_dir, resume):
+        err.print(f"[bold]{name}[/bold] · arm [bold]{arm}[/bold] → {arm_dir}", highlight=False)
+        _run_with_progress(config, str(arm_dir), resume=resume, report=False)
+
+    found, tables, root = run_study(name, options, target, run_arm=run_arm)
+    for arm_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        _report(str(arm_dir))
+    out.rule(f"[bold]{found.name}[/bold] · {found.paper}")
+    for t in tables:
+        table = Table(title=t.title)
+        for column in t.columns:
+            table.add_column(column, overflow="fold")
+        for row in t.rows:
+            table.add_row(*row)
+        out.print(table)
+        if t.note:
+            out.print(t.note, style="dim", highlight=False)
+    out.print(f"study: {root}/study.json")
