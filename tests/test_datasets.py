@@ -230,3 +230,26 @@ def test_pool_from_results_reads_programs_and_repairs():
     (program,) = pools([TaskResult(task_id="a", trajectory=t, grades=[False, True, False])])["a"]
     assert program == PoolProgram(False, True, 10, ((True, 5), (False, 6)))
     assert json.dumps(program.repairs)
+
+
+def test_tasks_check_grades_gsm8k_and_validates_the_calculator():
+    from typer.testing import CliRunner
+
+    from looplab.cli import app
+
+    done = CliRunner().invoke(
+        app, ["tasks", "check", f"gsm8k:{data_dir() / 'gsm8k'}", "--calculator"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "1319 of 1319 passed" in done.output
+    assert "calculator: 4282 of 4282 annotations agree" in done.output
+
+
+def test_plain_arithmetic_is_the_same_calculation_without_the_story():
+    from looplab.evals import arithmetic_tasks
+
+    story = arithmetic_tasks(5, steps=2, ops="*+")
+    plain = arithmetic_tasks(5, steps=2, ops="*+", style="plain")
+    for s, p in zip(story, plain, strict=True):
+        assert p.answer == s.answer and p.prompt.startswith("What is (")
+        assert eval(p.prompt.removeprefix("What is ").rstrip("?")) == int(p.answer)

@@ -1,6 +1,7 @@
 """Generated task families with difficulty knobs and a seed; answers computed exactly.
 
-``arithmetic``: multi-step word problems. ``digits`` sets the size of the
+``arithmetic``: multi-step word problems (``style=plain``: the bare
+expression, "What is (38 * 8) + 12?"). ``digits`` sets the size of the
 numbers, ``steps`` the number of operations; each step's result feeds the
 next, so an early slip propagates. The worked solution (one line per step)
 is kept in ``metadata["steps"]`` for mistake-injection studies.
@@ -23,8 +24,16 @@ _THINGS = ["apples", "marbles", "stamps", "coins", "books", "shells", "cards", "
 
 
 def arithmetic_tasks(
-    n: int = 20, *, digits: int = 2, steps: int = 1, ops: str = "+-*", seed: int = 0
+    n: int = 20,
+    *,
+    digits: int = 2,
+    steps: int = 1,
+    ops: str = "+-*",
+    seed: int = 0,
+    style: str = "story",
 ) -> list[Task]:
+    if style not in ("story", "plain"):
+        raise ValueError(f"style must be story or plain, not {style!r}")
     rng = random.Random(f"arithmetic:{digits}:{steps}:{ops}:{seed}")
     low, high = 10 ** (digits - 1), 10**digits - 1
     tasks = []
@@ -51,9 +60,15 @@ def arithmetic_tasks(
                 solution.append(f"{value} + {amount} = {value + amount}")
                 value += amount
         sentences.append(f"How many {thing} does {name} have now?")
+        if style == "plain":  # the bare calculation: "What is 38 * 8 + 12?"
+            expression = solution[0].split(" = ")[0] if solution else str(value)
+            for line in solution[1:]:
+                _, op, operand = line.split(" = ")[0].split(" ")
+                expression = f"({expression}) {op} {operand}"
+            sentences = [f"What is {expression}?"]
         tasks.append(
             Task(
-                id=f"arith-d{digits}s{steps}-{seed}-{index}",
+                id=f"arith-{'p' if style == 'plain' else ''}d{digits}s{steps}-{seed}-{index}",
                 prompt=" ".join(sentences),
                 family="arithmetic",
                 answer=str(value),

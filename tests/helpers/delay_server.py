@@ -52,10 +52,7 @@ class DelayServer:
                 if server.tools and "response_format" not in body and "<calc>" in system:
                     text = _calculating_answer(body["messages"])
                 elif "response_format" in body:
-                    verdict = "correct" if zlib.crc32(last.encode()) % 2 else "incorrect"
-                    text = json.dumps(
-                        {"verdict": verdict, "confidence": 0.7, "feedback": "check the arithmetic"}
-                    )
+                    text = _structured_answer(body["response_format"], last)
                 else:
                     text = f"I think so.\nAnswer: {zlib.crc32(last.encode()) % 200}"
                 self._send(
@@ -91,6 +88,21 @@ class DelayServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _structured_answer(response_format: dict, last: str) -> str:
+    """JSON of the requested schema: a critic's verdict, or a mistake finder's answer."""
+    schema = response_format.get("json_schema", {}).get("schema") or response_format.get(
+        "schema", {}
+    )
+    fields = schema.get("properties", {})
+    crc = zlib.crc32(last.encode())
+    if "first_wrong_step" in fields:
+        return json.dumps({"first_wrong_step": crc % 3})
+    if "correct" in fields:
+        return json.dumps({"reasoning": "checked", "correct": bool(crc % 3)})
+    verdict = "correct" if crc % 2 else "incorrect"
+    return json.dumps({"verdict": verdict, "confidence": 0.7, "feedback": "check the arithmetic"})
 
 
 def _calculating_answer(messages: list[dict]) -> str:
