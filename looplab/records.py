@@ -46,6 +46,8 @@ class Usage(BaseModel):
     unreported_calls: int = Field(default=0, ge=0)
     """Calls whose server reported no token counts (some servers omit them when
     streaming). Their tokens are missing from the sums above, never guessed."""
+    servers: dict[str, int] = Field(default_factory=dict)
+    """Calls per server, for a model spread over several servers (empty otherwise)."""
 
     @property
     def total_tokens(self) -> int:
@@ -61,7 +63,19 @@ class Usage(BaseModel):
             latency_s=self.latency_s + other.latency_s,
             calls=self.calls + other.calls,
             unreported_calls=self.unreported_calls + other.unreported_calls,
+            servers=_merge_counts(self.servers, other.servers),
         )
+
+
+def _merge_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    if not b:
+        return a
+    if not a:
+        return b
+    merged = dict(a)
+    for key, n in b.items():
+        merged[key] = merged.get(key, 0) + n
+    return merged
 
 
 ToolCallProblem = Literal[

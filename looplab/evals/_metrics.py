@@ -268,6 +268,8 @@ class RunMetrics:
     """Perturbed critiques by kind (no_feedback, oracle_flipped, biased, ...)."""
     forked_at: int | None = None
     """For a counterfactual fork: the iteration it branches at."""
+    calls_by_server: dict[str, int] = field(default_factory=dict)
+    """Model calls per server, for models spread over several servers."""
 
 
 def _tool_use(results: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
@@ -345,6 +347,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
     )
     tokens_by_role: Counter = Counter()
     calls = unreported = 0
+    by_server: Counter = Counter()
     for r in ok:
         for attempt in r.trajectory.attempts:
             tokens_by_role["generator"] += attempt.usage.total_tokens
@@ -354,6 +357,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         usage = r.trajectory.usage
         calls += usage.calls
         unreported += usage.unreported_calls
+        by_server.update(usage.servers)
     total_tokens = sum(tokens_by_role.values())
     solved = sum(r.final_correct for r in ok)
     return RunMetrics(
@@ -388,6 +392,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         mistakes_by_task=mistake_metrics_by_task(ok),
         perturbations=_perturbations(ok),
         forked_at=next((r.trajectory.forked_at for r in ok), None),
+        calls_by_server=dict(sorted(by_server.items())),
     )
 
 

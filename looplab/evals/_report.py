@@ -108,6 +108,9 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
         f"tokens per solved task: {per_solved}",
         highlight=False,
     )
+    if m.calls_by_server:
+        spread = " · ".join(f"{server} {n:,}" for server, n in m.calls_by_server.items())
+        console.print(f"model calls per server: {spread}", highlight=False)
     if m.unreported_calls:
         console.print(f"[yellow]{m.unreported_calls} calls reported no token counts[/yellow]")
     if m.tools:

@@ -8,6 +8,7 @@ string with ``load_model("local")``.
 
 from looplab.llm._llamacpp import LlamaCppModel, check_gguf, default_weights_path
 from looplab.llm._openai import MAX_STOP_SEQUENCES, OpenAIModel
+from looplab.llm._pool import ServerPool
 from looplab.llm._replay import (
     RECORDING_FILE,
     RecordingModel,
@@ -54,6 +55,7 @@ __all__ = [
     "RecordingModel",
     "ReplayModel",
     "ReplayThenLive",
+    "ServerPool",
     "MAX_STOP_SEQUENCES",
     "RECORDING_FILE",
     "check_gguf",

@@ -7,6 +7,8 @@ spec                        model
 ``gguf:PATH``               any GGUF file, run in-process by llama.cpp
 ``openai:MODEL``            an OpenAI-compatible server at OPENAI_BASE_URL (or OpenAI)
 ``openai:MODEL@BASE_URL``   the same at an explicit base URL
+``openai:MODEL@URL1,URL2``  one model on several servers (least outstanding requests,
+                            a failing server taken out for a while)
 ``replay:PATH``             completions recorded in PATH (a run dir or a .jsonl)
 ``replay:PATH#MODEL``       one model's completions from a recording of several
 ========================== =====================================================
@@ -76,12 +78,12 @@ def parse_model_spec(spec: str) -> ModelSpec:
     model, _, base_url = rest.partition("@")
     if not model:
         raise ModelSpecError(f"model spec {spec!r} names no model before '@'")
-    if base_url:
-        parsed = urlparse(base_url)
+    for url in base_url.split(",") if base_url else ():
+        parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ModelSpecError(
-                f"base URL {base_url!r} in {spec!r} is not an http(s) URL, "
-                "e.g. openai:MODEL@http://127.0.0.1:8000/v1"
+                f"base URL {url!r} in {spec!r} is not an http(s) URL, "
+                "e.g. openai:MODEL@http://127.0.0.1:8000/v1 (several: URL1,URL2)"
             )
     return ModelSpec(kind="openai", target=model, base_url=base_url or None)
 
@@ -96,6 +98,13 @@ def load_model(spec: str | ModelSpec) -> ChatModel:
     if parsed.kind == "openai":
         from looplab.llm._openai import OpenAIModel
 
+        urls = parsed.base_url.split(",") if parsed.base_url else []
+        if len(urls) > 1:
+            from looplab.llm._pool import ServerPool
+
+            # One retry per server: the pool fails over faster than the SDK's backoff would.
+            members = [OpenAIModel(parsed.target, base_url=u, max_retries=1) for u in urls]
+            return ServerPool(members, name=str(parsed), labels=urls)
         return OpenAIModel(parsed.target, base_url=parsed.base_url)
     from looplab.llm._replay import ReplayModel
 
