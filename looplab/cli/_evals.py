@@ -55,6 +55,12 @@ def eval_(
     finder_style: Annotated[
         str, typer.Option(help="backtrack: how the critic looks: trace, step, cot-step.")
     ] = "trace",
+    executor: Annotated[
+        str, typer.Option(help="local (threads) or ray (a Ray cluster; pip install looplab[ray]).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="The Ray cluster to join (default: start a local one).")
+    ] = None,
     run_dir: Annotated[str | None, typer.Option(help="Where the run goes.")] = None,
     resume: Annotated[
         str | None, typer.Option(help="Finish the run in this directory (other options ignored).")
@@ -94,10 +100,20 @@ def eval_(
         target = run_dir or f"runs/{stamp}-{graph.replace('/', '_').replace(':', '_')}"
     else:
         target = resume
-    _run_with_progress(config, target, resume=resume is not None)
+    _run_with_progress(
+        config, target, resume=resume is not None, executor=executor, ray_address=ray_address
+    )
 
 
-def _run_with_progress(config, target: str, *, resume: bool, report: bool = True) -> None:
+def _run_with_progress(
+    config,
+    target: str,
+    *,
+    resume: bool,
+    report: bool = True,
+    executor: str = "local",
+    ray_address: str | None = None,
+) -> None:
     """Run (or resume) an eval with a progress bar, then print its report."""
     from rich.progress import (
         BarColumn,
@@ -153,6 +169,8 @@ def _run_with_progress(config, target: str, *, resume: bool, report: bool = True
             progress=on_result,
             on_start=on_start,
             on_interrupt=on_interrupt,
+            executor=executor,
+            ray_address=ray_address,
         )
     finally:
         bar.stop()

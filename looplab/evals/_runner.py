@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -25,11 +26,17 @@ from looplab.evals._checkers import Grader
 from looplab.evals._store import RunStore, TaskResult
 from looplab.evals._tasks import load_tasks
 from looplab.graphs import SANDBOX_GRAPHS, SetupOptions, Truth, build_setup, run_fork, run_loop
-from looplab.llm import RECORDING_FILE, ChatModel, RecordingModel, ReplayThenLive
+from looplab.llm import (
+    RECORDING_FILE,
+    ChatModel,
+    RecordingModel,
+    ReplayThenLive,
+    collect_recording,
+)
 from looplab.perturb import FeedbackSpec, parse_fault_specs, plausible_wrong_answer, with_faults
 from looplab.records import Task, Trajectory
 
-__all__ = ["EvalConfig", "ForkOf", "run_eval"]
+__all__ = ["EvalConfig", "ForkOf", "LocalExecutor", "TaskRunner", "run_eval"]
 
 
 class ForkOf(BaseModel):
@@ -111,6 +118,94 @@ Progress = Callable[[TaskResult, int, int], None]
 """Called after each result with (result, results so far, total)."""
 
 
+class TaskRunner:
+    """Runs single (task, sample) pairs of one config: built once per process.
+
+    The local executor shares one between its threads; the Ray executor builds
+    one in each worker process, so model clients, weights and the sandbox pool
+    are made once per worker, not per task. ``run`` never raises: a failure
+    becomes a result with its error.
+    """
+
+    def __init__(self, config: EvalConfig, *, code: bool) -> None:
+        self.config = config
+        self.sandbox = None
+        if code or config.graph in SANDBOX_GRAPHS:
+            from looplab.sandbox import make_sandbox
+
+            self.sandbox = make_sandbox(config.sandbox)
+        fork = config.fork
+
+        def wrap(model: ChatModel) -> ChatModel:
+            if fork is not None:  # the parent's completions wherever the requests match
+                model = ReplayThenLive(Path(fork.run) / RECORDING_FILE, model)
+            return RecordingModel(model, None)  # collected per task, written by the driver
+
+        _, self.factory, self.setup = build_setup(
+            config.setup_options(), wrap_model=wrap, sandbox=self.sandbox
+        )
+        self.feedback = FeedbackSpec.parse(config.feedback)
+        self.faults = parse_fault_specs(config.faults)
+        if self.faults:
+            with_faults(self.setup.generator.tools, self.faults, seed=0)  # fail before any task
+        self.grader = Grader(self.sandbox)
+
+    def run(
+        self, task: Task, sample: int, parent: Trajectory | None = None
+    ) -> tuple[TaskResult, list[str]]:
+        """The result of one (task, sample) and the recording lines of its completions."""
+        with collect_recording() as lines:
+            try:
+                result = self._run(task, sample, parent)
+            except Exception as exc:  # any failure of one task is recorded; the run goes on
+                error = f"{type(exc).__name__}: {exc}"
+                result = TaskResult(task_id=task.id, sample=sample, error=error)
+        return result, lines
+
+    def _run(self, task: Task, sample: int, parent: Trajectory | None) -> TaskResult:
+        config, grader, feedback = self.config, self.grader, self.feedback
+        seed = task_seed(config.seed, task.id, sample)
+        generator = self.setup.generator
+        if config.temperature > 0 or config.samples > 1:
+            generator = generator.with_options(generator.options.model_copy(update={"seed": seed}))
+        if self.faults:  # fresh wrappers per (task, sample): its faults depend on its seed only
+            generator = generator.with_tools(with_faults(generator.tools, self.faults, seed=seed))
+        task_setup = replace(self.setup, generator=generator)
+        uses_oracle = config.oracle or feedback.kind == "oracle"
+        oracle = (lambda answer: grader.grade(task, answer).correct) if uses_oracle else None
+        # Only what the chosen perturbation needs of the truth is handed over.
+        truth = Truth(
+            seed=seed,
+            wrong_answer=(
+                plausible_wrong_answer(task.answer, seed) if feedback.kind == "biased" else None
+            ),
+            mistake_step=task.metadata.get("mistake_step") if config.locate == "gold" else None,
+        )
+        if parent is not None and config.fork is not None:
+            trajectory = run_fork(
+                self.factory, task_setup, task, parent, config.fork.at, oracle=oracle, truth=truth
+            )
+        else:
+            trajectory = run_loop(self.factory(task_setup), task, oracle=oracle, truth=truth)
+        grades = [grader.grade(task, a.answer) for a in trajectory.attempts]
+        return TaskResult(
+            task_id=task.id,
+            sample=sample,
+            trajectory=trajectory,
+            grades=[g.correct for g in grades],
+            grade_details=[g.detail for g in grades],
+            gold={k: task.metadata[k] for k in _GOLD_FIELDS if k in task.metadata},
+        )
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+
+
+Job = tuple[Task, int, "Trajectory | None"]
+"""One (task, sample) to run, with its parent trajectory when the run is a fork."""
+
+
 def run_eval(
     config: EvalConfig | None,
     run_dir: str | Path,
@@ -119,8 +214,16 @@ def run_eval(
     progress: Progress | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_interrupt: Callable[[int, int], None] | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> Path:
-    """Run (or resume) an eval into ``run_dir`` and return its path."""
+    """Run (or resume) an eval into ``run_dir`` and return its path.
+
+    ``executor="ray"`` runs the tasks on a Ray cluster (``ray_address``, or a
+    local one); this process stays the only writer of the run directory.
+    """
+    if executor not in ("local", "ray"):
+        raise EvalError(f"unknown executor {executor!r}: use local or ray")
     store = RunStore(run_dir)
     if resume:
         config = EvalConfig.model_validate(store.manifest().config)
@@ -139,105 +242,76 @@ def run_eval(
     total = len(parents) if parents else len(tasks) * config.samples
     if on_start:
         on_start(total - len(pending), total)
+    jobs = [(t, s, parents.get((t.id, s))) for t, s in pending]
+    code = any(is_code_family(t.family) for t in tasks)
+    if executor == "ray":
+        from looplab.evals._ray import RayExecutor
 
-    sandbox = None
-    if any(is_code_family(t.family) for t in tasks) or config.graph in SANDBOX_GRAPHS:
-        from looplab.sandbox import make_sandbox
-
-        sandbox = make_sandbox(config.sandbox)
-    recording = store.dir / RECORDING_FILE
-
-    def wrap(model: ChatModel) -> ChatModel:
-        if config.fork is not None:  # the parent's completions wherever the requests match
-            model = ReplayThenLive(Path(config.fork.run) / RECORDING_FILE, model)
-        return RecordingModel(model, recording)
-
-    _, factory, setup = build_setup(config.setup_options(), wrap_model=wrap, sandbox=sandbox)
-    feedback = FeedbackSpec.parse(config.feedback)
-    faults = parse_fault_specs(config.faults)
-    if faults:
-        with_faults(setup.generator.tools, faults, seed=0)  # a bad spec fails before any task
-    grader = Grader(sandbox)
-
-    def run_one(task: Task, sample: int) -> TaskResult:
-        try:
-            seed = task_seed(config.seed, task.id, sample)
-            generator = setup.generator
-            if config.temperature > 0 or config.samples > 1:
-                generator = generator.with_options(
-                    generator.options.model_copy(update={"seed": seed})
-                )
-            if faults:  # fresh wrappers per (task, sample): its faults depend on its seed only
-                generator = generator.with_tools(with_faults(generator.tools, faults, seed=seed))
-            task_setup = replace(setup, generator=generator)
-            uses_oracle = config.oracle or feedback.kind == "oracle"
-            oracle = (lambda answer: grader.grade(task, answer).correct) if uses_oracle else None
-            # Only what the chosen perturbation needs of the truth is handed over.
-            truth = Truth(
-                seed=seed,
-                wrong_answer=(
-                    plausible_wrong_answer(task.answer, seed) if feedback.kind == "biased" else None
-                ),
-                mistake_step=task.metadata.get("mistake_step") if config.locate == "gold" else None,
-            )
-            parent = parents.get((task.id, sample))
-            if parent is not None:
-                trajectory = run_fork(
-                    factory, task_setup, task, parent, config.fork.at, oracle=oracle, truth=truth
-                )
-            else:
-                trajectory = run_loop(factory(task_setup), task, oracle=oracle, truth=truth)
-            grades = [grader.grade(task, a.answer) for a in trajectory.attempts]
-            gold = {k: task.metadata[k] for k in _GOLD_FIELDS if k in task.metadata}
-            return TaskResult(
-                task_id=task.id,
-                sample=sample,
-                trajectory=trajectory,
-                grades=[g.correct for g in grades],
-                grade_details=[g.detail for g in grades],
-                gold=gold,
-            )
-        except Exception as exc:  # any failure of one task is recorded; the run goes on
-            return TaskResult(task_id=task.id, sample=sample, error=f"{type(exc).__name__}: {exc}")
+        runner_of_jobs: Executor = RayExecutor(config, code=code, address=ray_address)
+    else:
+        runner_of_jobs = LocalExecutor(config, code=code)
 
     finished = total - len(pending)
-    pool = ThreadPoolExecutor(max_workers=config.concurrency)
-    queue = iter(pending)
-    running: set[Future[TaskResult]] = set()
-
-    def fill() -> None:
-        # backpressure: never more than twice the concurrency in flight
-        while len(running) < 2 * config.concurrency:
-            item = next(queue, None)
-            if item is None:
-                return
-            running.add(pool.submit(run_one, *item))
-
     try:
+        for result, lines in runner_of_jobs.results(jobs):
+            store.append(result, completions=lines)
+            finished += 1
+            if progress:
+                progress(result, finished, total)
+    except KeyboardInterrupt:
+        # Every finished result is on disk; the tasks still running are redone on resume.
+        # Exit now rather than wait for them.
+        runner_of_jobs.abort()
+        if on_interrupt:
+            on_interrupt(finished, total)
+        os._exit(130)
+    runner_of_jobs.close()
+    return store.dir
+
+
+class Executor(Protocol):
+    """Runs jobs and yields (result, recording lines) as each finishes, in any order."""
+
+    def results(self, jobs: list[Job]) -> Iterator[tuple[TaskResult, list[str]]]: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class LocalExecutor:
+    """A pool of ``concurrency`` threads sharing one TaskRunner, with bounded work in flight."""
+
+    def __init__(self, config: EvalConfig, *, code: bool) -> None:
+        self.concurrency = config.concurrency
+        self.runner = TaskRunner(config, code=code)
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency)
+
+    def results(self, jobs: list[Job]) -> Iterator[tuple[TaskResult, list[str]]]:
+        queue = iter(jobs)
+        running: set[Future[tuple[TaskResult, list[str]]]] = set()
+
+        def fill() -> None:
+            # backpressure: never more than twice the concurrency in flight
+            while len(running) < 2 * self.concurrency:
+                job = next(queue, None)
+                if job is None:
+                    return
+                running.add(self.pool.submit(self.runner.run, *job))
+
         fill()
         while running:
             ready, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in ready:
                 running.discard(future)
-                result = future.result()
-                store.append(result)
-                finished += 1
-                if progress:
-                    progress(result, finished, total)
+                yield future.result()
             fill()
-    except KeyboardInterrupt:
-        # Every finished result is on disk; the tasks still running are redone on resume.
-        # Exit now rather than wait for them.
-        pool.shutdown(wait=False, cancel_futures=True)
-        if sandbox is not None:
-            sandbox.close()
-        if on_interrupt:
-            on_interrupt(finished, total)
-        os._exit(130)
-    pool.shutdown()
-    if sandbox is not None:
-        sandbox.close()
-    return store.dir
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        self.runner.close()
+
+    def abort(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.runner.close()
 
 
 def _fork_parents(

@@ -14,6 +14,7 @@ duplicates one.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -26,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from looplab.errors import EvalError
+from looplab.llm import RECORDING_FILE
 from looplab.records import Trajectory
 
 __all__ = ["MANIFEST", "RESULTS", "Manifest", "RunStore", "TaskResult", "read_results"]
@@ -150,9 +152,32 @@ class RunStore:
             raise EvalError(f"{path} is not a looplab manifest") from exc
 
     def done_keys(self) -> set[tuple[str, int]]:
-        """The (task, sample) pairs already finished; a torn last line is cut off first."""
+        """The (task, sample) pairs already finished; a torn last line is cut off first, and
+        recorded completions of tasks that did not finish are dropped (they run again)."""
         self._truncate_torn_tail()
-        return {(r.task_id, r.sample) for r in read_results(self.dir)}
+        done = {(r.task_id, r.sample) for r in read_results(self.dir)}
+        self._drop_unfinished_completions(done)
+        return done
+
+    def _drop_unfinished_completions(self, done: set[tuple[str, int]]) -> None:
+        path = self.dir / RECORDING_FILE
+        if not path.is_file():
+            return
+        kept, dropped = [], False
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    dropped = True  # torn by a kill
+                    continue
+                task = json.loads(line).get("task")
+                if task is not None and (task[0], task[1]) not in done:
+                    dropped = True
+                    continue
+                kept.append(line)
+        if dropped:
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text("".join(kept), encoding="utf-8")
+            os.replace(temporary, path)
 
     def _truncate_torn_tail(self) -> None:
         path = self.results_path
@@ -164,9 +189,21 @@ class RunStore:
             with path.open("r+b") as f:
                 f.truncate(keep)
 
-    def append(self, result: TaskResult) -> None:
+    def append(self, result: TaskResult, *, completions: list[str] = ()) -> None:
+        """Write a finished task: its recorded completions (tagged with the task, so a
+        resume can drop those of unfinished tasks), then its result line, fsynced."""
         line = result.model_dump_json() + "\n"
-        with self._lock, self.results_path.open("a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        with self._lock:
+            if completions:
+                tag = [result.task_id, result.sample]
+                tagged = "".join(
+                    json.dumps({**json.loads(c), "task": tag}, ensure_ascii=False) + "\n"
+                    for c in completions
+                )
+                with (self.dir / RECORDING_FILE).open("a", encoding="utf-8") as f:
+                    f.write(tagged)
+                    f.flush()
+            with self.results_path.open("a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())

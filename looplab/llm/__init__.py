@@ -14,6 +14,7 @@ from looplab.llm._replay import (
     RecordingModel,
     ReplayModel,
     ReplayThenLive,
+    collect_recording,
     request_key,
 )
 from looplab.llm._spec import ModelSpec, load_model, parse_model_spec
@@ -56,6 +57,7 @@ __all__ = [
     "ReplayModel",
     "ReplayThenLive",
     "ServerPool",
+    "collect_recording",
     "MAX_STOP_SEQUENCES",
     "RECORDING_FILE",
     "check_gguf",

@@ -11,18 +11,27 @@ to a live model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import json
 import threading
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from looplab.errors import ConfigError, ReplayMissError
 from looplab.llm._types import ChatModel, Completion, CompletionOptions, Message, OnText
 
-__all__ = ["RECORDING_FILE", "RecordingModel", "ReplayModel", "ReplayThenLive", "request_key"]
+__all__ = [
+    "RECORDING_FILE",
+    "RecordingModel",
+    "ReplayModel",
+    "ReplayThenLive",
+    "collect_recording",
+    "request_key",
+]
 
 RECORDING_FILE = "completions.jsonl"
 """The recording's file name inside a run directory."""
@@ -46,19 +55,39 @@ def _recording_path(path: str | Path) -> Path:
     return path / RECORDING_FILE if path.is_dir() or not path.suffix else path
 
 
+_BUFFER: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "looplab_recording_buffer", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_recording() -> Iterator[list[str]]:
+    """Within this block, recording models append their lines to the yielded list instead
+    of their file: the eval runner collects one task's completions and writes them with
+    its result, so the recording holds exactly the finished tasks (on any executor)."""
+    lines: list[str] = []
+    token = _BUFFER.set(lines)
+    try:
+        yield lines
+    finally:
+        _BUFFER.reset(token)
+
+
 class RecordingModel:
     """Wraps any ChatModel and appends every completion it returns to a recording.
 
     Lines are flushed as they are written, so a run killed at any moment keeps
-    every completion it had received.
+    every completion it had received -- or, inside ``collect_recording()``,
+    collected for the caller to write. ``path`` may be None only for the latter.
     """
 
-    def __init__(self, inner: ChatModel, path: str | Path) -> None:
+    def __init__(self, inner: ChatModel, path: str | Path | None) -> None:
         self.inner = inner
         self.name = inner.name
         self.supports_continuation = inner.supports_continuation
-        self.path = _recording_path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = _recording_path(path) if path is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
 
     def _record(
@@ -75,8 +104,15 @@ class RecordingModel:
             },
             "completion": completion.model_dump(mode="json"),
         }
+        text = json.dumps(line, ensure_ascii=False) + "\n"
+        buffer = _BUFFER.get()
+        if buffer is not None:
+            buffer.append(text)
+            return
+        if self.path is None:
+            raise ConfigError("a RecordingModel without a path records only in collect_recording()")
         with self._lock, self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.write(text)
 
     def complete(
         self,
