@@ -1,8 +1,10 @@
 """The eval runner: task set x graph x models x samples -> a run directory.
 
-Tasks run on a pool of ``concurrency`` threads with bounded in-flight work;
-the main thread is the only writer of the results file and appends each
-result as it finishes. Every attempt is graded after its loop. A failing task
+Tasks run on an executor with bounded in-flight work -- a pool of
+``concurrency`` threads (``local``), or a Ray cluster (``ray``, see
+``_ray.py``); a ``TaskRunner`` built once per process runs each (task,
+sample). This process is the only writer of the run directory: it appends
+each finished task's recorded completions, then its result. Every attempt is graded after its loop. A failing task
 is recorded with its error and the run goes on. Killed at any moment, a run
 resumes with ``--resume RUN_DIR``: finished (task, sample) pairs are kept,
 the rest run again, nothing is duplicated.

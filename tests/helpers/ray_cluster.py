@@ -29,25 +29,30 @@ ENV = {
 
 
 class RayCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, cpus_per_node: int = 1, second_node: bool = True) -> None:
+        self.cpus = cpus_per_node
         self.port = free_port()  # ephemeral: above Ray's worker ports 10002-19999
         self.address = f"127.0.0.1:{self.port}"
         self.second: subprocess.Popen[bytes] | None = None
         subprocess.run(
             [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
-             "--num-cpus", "1", "--include-dashboard", "false", "--disable-usage-stats"],
+             "--num-cpus", str(self.cpus), "--include-dashboard", "false",
+             "--disable-usage-stats"],
             check=True, capture_output=True, env=ENV, timeout=120,
         )  # fmt: skip
-        self.start_second_node()
+        if second_node:
+            self.start_second_node()
+        else:
+            self.wait_for_cpus(self.cpus)
 
     def start_second_node(self) -> None:
         self.second = subprocess.Popen(
             [RAY, "start", "--address", self.address, "--node-ip-address", "127.0.0.1",
-             "--num-cpus", "1", "--block", "--disable-usage-stats"],
+             "--num-cpus", str(self.cpus), "--block", "--disable-usage-stats"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,
             start_new_session=True,
         )  # fmt: skip
-        self.wait_for_cpus(2)
+        self.wait_for_cpus(2 * self.cpus)
 
     def wait_for_cpus(self, cpus: int, timeout: float = 90) -> None:
         probe = (
