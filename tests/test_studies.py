@@ -66,6 +66,8 @@ def test_self_repair_study(tmp_path):
     tables = json.loads((tmp_path / "s" / "study.json").read_text())["tables"]
     cells = {(row[0], row[1].split()[0]) for row in tables[0]["rows"]}
     assert {("1", "0"), ("2", "0"), ("1", "1"), ("2", "1")} == cells
+    assert (tmp_path / "s" / "self_repair.png").stat().st_size > 1000
+    assert "<svg" in (tmp_path / "s" / "self_repair.svg").read_text()
 
 
 @pytest.mark.slow

@@ -88,4 +88,6 @@ def study(
         out.print(table)
         if t.note:
             out.print(t.note, style="dim", highlight=False)
+    for figure in sorted(root.glob("*.png")):
+        out.print(f"figure: {figure}")
     out.print(f"study: {root}/study.json")

@@ -97,6 +97,8 @@ class Study:
     arms: Callable[[StudyOptions], dict[str, EvalConfig]]
     summarize: Callable[[dict[str, list[TaskResult]], StudyOptions], list[StudyTable]]
     references: tuple[Reference, ...] = ()
+    plot: Callable[[dict[str, list[TaskResult]], StudyOptions, Path], list[Path]] | None = None
+    """Writes the study's figures into its folder; returns their paths."""
 
 
 def _pct(e: Estimate | float | None) -> str:
@@ -244,6 +246,45 @@ def _self_repair_summary(arms, o: StudyOptions) -> list[StudyTable]:
     ]
 
 
+def _self_repair_plot(arms, o: StudyOptions, root: Path) -> list[Path]:
+    """Pass rate against mean tokens: one curve per n_fr over n_p, n_fr = 0 the baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_ps, n_frs = _grid_axes(o)
+    grid = self_repair_grid(arms["pool"], n_ps, n_frs)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for n_fr in n_frs:
+        cells = [c for c in grid if c.n_fr == n_fr and c.pass_rate.value is not None]
+        if not cells:
+            continue
+        xs = [c.tokens.value or 0.0 for c in cells]
+        ys = [c.pass_rate.value or 0.0 for c in cells]
+        low = [y - (c.pass_rate.low if c.pass_rate.low is not None else y) for y, c in
+               zip(ys, cells, strict=True)]  # fmt: skip
+        high = [(c.pass_rate.high if c.pass_rate.high is not None else y) - y for y, c in
+                zip(ys, cells, strict=True)]  # fmt: skip
+        label = "sampling only (n_fr = 0)" if n_fr == 0 else f"self-repair, n_fr = {n_fr}"
+        ax.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=3,
+                    linestyle="--" if n_fr == 0 else "-", label=label)  # fmt: skip
+        for c, x, y in zip(cells, xs, ys, strict=True):
+            ax.annotate(f"n_p={c.n_p}", (x, y), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")  # fmt: skip
+    ax.set_xlabel("mean tokens per task")
+    ax.set_ylabel("pass rate (95% CI)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("self-repair against sampling at equal tokens")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths = [root / "self_repair.png", root / "self_repair.svg"]
+    for path in paths:
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return paths
+
+
 # -- mistake finding (Tyen et al. 2023) -----------------------------------------
 
 
@@ -316,6 +357,7 @@ STUDIES: dict[str, Study] = {
         default_limit=4,
         arms=_self_repair_arms,
         summarize=_self_repair_summary,
+        plot=_self_repair_plot,
     ),
     "mistake-finding": Study(
         "mistake-finding",
@@ -378,5 +420,7 @@ def run_study(
         results[arm] = read_results(target)
     tables = study.summarize(results, options)
     summary = summary_json(study, tables, {arm: str(root / arm) for arm in arms})
+    if study.plot is not None:
+        summary["figures"] = [str(p) for p in study.plot(results, options, root)]
     (root / "study.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return study, tables, root
