@@ -5,9 +5,10 @@ Tasks run on an executor with bounded in-flight work -- a pool of
 ``_ray.py``); a ``TaskRunner`` built once per process runs each (task,
 sample). This process is the only writer of the run directory: it appends
 each finished task's recorded completions, then its result. Every attempt is
-graded after its loop. A failing task is recorded with its error and the run goes on. Killed at any moment, a run
-resumes with ``--resume RUN_DIR``: finished (task, sample) pairs are kept,
-the rest run again, nothing is duplicated.
+graded after its loop. A failing task is recorded with its error and the run
+goes on. Killed at any moment, a run resumes with ``--resume RUN_DIR``:
+finished (task, sample) pairs are kept, the rest run again, nothing is
+duplicated.
 """
 
 from __future__ import annotations
