@@ -6,7 +6,17 @@ from html import escape
 from pathlib import Path
 
 from looplab.evals._metrics import FLIPS, RunMetrics
-from looplab.evals._report import _FLIP_NAMES, _pct
+from looplab.evals._report import (
+    _FLIP_NAMES,
+    FLIP_KINDS_NOTE,
+    Section,
+    _pct,
+    errors_table,
+    fault_lines,
+    mistake_lines,
+    mistakes_by_task_table,
+    perturbed_summary,
+)
 from looplab.evals._store import TaskResult
 from looplab.records import Task
 
@@ -114,75 +124,33 @@ def _trajectory(result: TaskResult, task: Task | None) -> str:
     )
 
 
+def _table_html(section: Section | None) -> str:
+    if section is None:
+        return ""
+    columns, rows = section
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def _propagation_html(m: RunMetrics) -> str:
     """The error-propagation section (empty when there is nothing to show)."""
     parts = []
-    if m.perturbations or m.propagation or m.forked_at is not None:
-        what = [f"{escape(kind)} ×{n}" for kind, n in m.perturbations.items()]
-        if m.propagation:
-            what.append(f"{m.propagation.faults_injected} injected tool faults")
-        if m.forked_at is not None:
-            what.append(f"a fork: iterations before {m.forked_at} are the parent's")
-        parts.append(f'<p class="oracle">PERTURBED: {" · ".join(what)}</p>')
-    rows = m.errors_by_iteration
-    faulted = m.propagation is not None
-    if len(rows) > 1 or faulted:
-        heads = ["iteration", "loops", "wrong", "introduced", "removed", "kept", "changed"]
-        if faulted:
-            heads += ["faulted", "faulted+wrong", "flagged"]
-        body = ""
-        for row in rows:
-            cells = [row.iteration, row.loops, row.wrong]
-            cells += (
-                ["", "", "", ""]
-                if row.iteration == 0
-                else [row.introduced, row.removed, row.kept, row.changed]
-            )
-            if faulted:
-                cells += [row.faulted, row.faulted_wrong, row.flagged]
-            body += "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    perturbed = perturbed_summary(m)
+    if perturbed:
+        parts.append(f'<p class="oracle">PERTURBED: {escape(perturbed)}</p>')
+    errors = errors_table(m)
+    if errors is not None:
         parts.append(
-            "<h2>error propagation</h2><table><tr>"
-            + "".join(f"<th>{h}</th>" for h in heads)
-            + f"</tr>{body}</table><p class='muted'>introduced: right→wrong · removed: "
-            "wrong→right · kept: the same wrong answer again · changed: another wrong answer"
-            "</p>"
+            f"<h2>error propagation</h2>{_table_html(errors)}"
+            f"<p class='muted'>{escape(FLIP_KINDS_NOTE)}</p>"
         )
-    p = m.propagation
-    if p is not None:
-        modes = ", ".join(f"{escape(k)} {n}" for k, n in p.faults_by_mode.items())
-        parts.append(
-            f"<p><b>injected tool faults</b>: {p.faults_injected} ({modes}) in "
-            f"{p.faulted_attempts} attempts<br>wrong when a fault was injected "
-            f"{_pct(p.wrong_when_faulted)} · wrong with clean tool results "
-            f"{_pct(p.wrong_when_clean)}<br>answer states the corrupted value "
-            f"{_pct(p.in_answer)} · reached the final answer {_pct(p.reached_final)}<br>"
-            f"critic flagged faulted wrong answers {_pct(p.flagged)} (clean wrong answers "
-            f"{_pct(p.flagged_clean)}) · a repair made it right {_pct(p.removed)}</p>"
-        )
-    k = m.mistakes
-    if k is not None:
-        parts.append(
-            f"<h2>mistake finding</h2><p>{k.traces} traces, {k.with_mistake} with a mistake, "
-            f"{k.unparsed} unparsed · location: <b>{escape(k.location_source)}</b><br>"
-            f"exact location {_pct(k.exact)} · has-a-mistake {_pct(k.binary)} · location "
-            f"among traces with a mistake {_pct(k.location_given_mistake)}<br>backtracking: "
-            f"right after regenerating {_pct(k.repaired)} (location right "
-            f"{_pct(k.repaired_when_located)}, location wrong "
-            f"{_pct(k.repaired_when_mislocated)}) · right drafts broken {_pct(k.broken)}</p>"
-        )
-    if m.mistakes_by_task:
-        rows = "".join(
-            f"<tr><td>{escape(name)}</td><td>{t.traces}</td><td>{_pct(t.exact)}</td>"
-            f"<td>{_pct(t.binary)}</td><td>{_pct(t.location_given_mistake)}</td>"
-            f"<td>{_pct(t.repaired)}</td></tr>"
-            for name, t in m.mistakes_by_task.items()
-        )
-        parts.append(
-            "<table><tr><th>task</th><th>traces</th><th>exact location</th><th>has a mistake"
-            "</th><th>location | mistake</th><th>right after backtracking</th></tr>"
-            f"{rows}</table>"
-        )
+    for heading, lines in (("", fault_lines(m)), ("<h2>mistake finding</h2>", mistake_lines(m))):
+        if lines:
+            parts.append(heading + "<p>" + "<br>".join(escape(line) for line in lines) + "</p>")
+    parts.append(_table_html(mistakes_by_task_table(m)))
     return "".join(parts)
 
 

@@ -129,80 +129,124 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
     console.print(f"stop reasons: {reasons}", highlight=False)
 
 
+Section = tuple[list[str], list[list[str]]]
+"""A table as (column names, rows of cells), for the terminal and report.html alike."""
+
+FLIP_KINDS_NOTE = (
+    "introduced: right→wrong · removed: wrong→right · kept: the same wrong answer again · "
+    "changed: another wrong answer"
+)
+
+
+def perturbed_summary(m: RunMetrics) -> str | None:
+    """One line saying how the run was perturbed, or None for a plain run."""
+    if not (m.perturbations or m.propagation or m.forked_at is not None):
+        return None
+    parts = [f"{kind} ×{n}" for kind, n in m.perturbations.items()]
+    if m.propagation:
+        parts.append(f"{m.propagation.faults_injected} injected tool faults")
+    if m.forked_at is not None:
+        parts.append(f"a fork: iterations before {m.forked_at} are the parent's")
+    return " · ".join(parts)
+
+
+def errors_table(m: RunMetrics) -> Section | None:
+    """Errors introduced, removed, kept and changed per iteration (and injected faults)."""
+    rows, faulted = m.errors_by_iteration, m.propagation is not None
+    if len(rows) <= 1 and not faulted:
+        return None
+    columns = ["iteration", "loops", "wrong", "introduced", "removed", "kept", "changed"]
+    if faulted:
+        columns += ["faulted", "faulted+wrong", "flagged"]
+    cells = []
+    for row in rows:
+        line = [row.iteration, row.loops, row.wrong]
+        line += (
+            ["", "", "", ""]
+            if row.iteration == 0
+            else [row.introduced, row.removed, row.kept, row.changed]
+        )
+        if faulted:
+            line += [row.faulted, row.faulted_wrong, row.flagged]
+        cells.append([str(c) for c in line])
+    return columns, cells
+
+
+def fault_lines(m: RunMetrics) -> list[str]:
+    """What became of the injected tool faults (empty without faults)."""
+    p = m.propagation
+    if p is None:
+        return []
+    modes = ", ".join(f"{mode} {n}" for mode, n in p.faults_by_mode.items())
+    return [
+        f"injected tool faults: {p.faults_injected} ({modes}) in {p.faulted_attempts} attempts",
+        f"wrong when a fault was injected {_pct(p.wrong_when_faulted)} · "
+        f"wrong with clean tool results {_pct(p.wrong_when_clean)}",
+        f"answer states the corrupted value {_pct(p.in_answer)} · "
+        f"reached the final answer {_pct(p.reached_final)}",
+        f"critic flagged faulted wrong answers {_pct(p.flagged)} (clean wrong answers "
+        f"{_pct(p.flagged_clean)}) · a repair made it right {_pct(p.removed)}",
+    ]
+
+
+_LOCATION_SOURCES = {
+    "found": "found by the critic's model",
+    "gold": "GOLD location given (ground truth: an upper bound)",
+    "random": "RANDOM location (the control)",
+}
+
+
+def mistake_lines(m: RunMetrics) -> list[str]:
+    """Mistake location and backtracking (empty without labelled mistakes)."""
+    k = m.mistakes
+    if k is None:
+        return []
+    source = _LOCATION_SOURCES.get(k.location_source, k.location_source)
+    return [
+        f"mistake finding: {k.traces} traces, {k.with_mistake} with a mistake, {k.unparsed} "
+        f"unparsed; location {source}",
+        f"exact location {_pct(k.exact)} · has-a-mistake {_pct(k.binary)} · "
+        f"location among traces with a mistake {_pct(k.location_given_mistake)}",
+        f"backtracking: right after regenerating {_pct(k.repaired)} (location right "
+        f"{_pct(k.repaired_when_located)}, location wrong {_pct(k.repaired_when_mislocated)}) "
+        f"· right drafts broken {_pct(k.broken)}",
+    ]
+
+
+def mistakes_by_task_table(m: RunMetrics) -> Section | None:
+    if not m.mistakes_by_task:
+        return None
+    columns = ["task", "traces", "exact location", "has a mistake", "location | mistake",
+               "right after backtracking"]  # fmt: skip
+    rows = [
+        [name, str(t.traces), _pct(t.exact), _pct(t.binary), _pct(t.location_given_mistake),
+         _pct(t.repaired)]
+        for name, t in m.mistakes_by_task.items()
+    ]  # fmt: skip
+    return columns, rows
+
+
+def _print_table(console: Console, title: str, section: Section | None) -> None:
+    if section is None:
+        return
+    columns, rows = section
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def print_propagation(m: RunMetrics, console: Console) -> None:
     """The error-propagation section: per-iteration errors, injected faults, mistake finding."""
-    rows = m.errors_by_iteration
-    faulted = m.propagation is not None
-    if len(rows) > 1 or faulted:
-        table = Table(title="error propagation per iteration (loops that reached it)")
-        for name in ("iteration", "loops", "wrong", "introduced", "removed", "kept", "changed"):
-            table.add_column(name, justify="right")
-        if faulted:
-            for name in ("faulted", "faulted+wrong", "flagged"):
-                table.add_column(name, justify="right")
-        for row in rows:
-            cells = [row.iteration, row.loops, row.wrong]
-            cells += (
-                ["", "", "", ""]
-                if row.iteration == 0
-                else [row.introduced, row.removed, row.kept, row.changed]
-            )
-            if faulted:
-                cells += [row.faulted, row.faulted_wrong, row.flagged]
-            table.add_row(*(str(c) for c in cells))
-        console.print(table)
-        console.print(
-            "introduced: right→wrong · removed: wrong→right · kept: the same wrong answer "
-            "again · changed: another wrong answer",
-            style="dim",
-        )
-    p = m.propagation
-    if p is not None:
-        modes = ", ".join(f"{mode} {n}" for mode, n in p.faults_by_mode.items())
-        console.print(
-            f"[bold]injected tool faults[/bold]: {p.faults_injected} ({modes}) in "
-            f"{p.faulted_attempts} attempts\n"
-            f"  wrong when a fault was injected {_pct(p.wrong_when_faulted)} · "
-            f"wrong with clean tool results {_pct(p.wrong_when_clean)}\n"
-            f"  answer states the corrupted value {_pct(p.in_answer)} · "
-            f"reached the final answer {_pct(p.reached_final)}\n"
-            f"  critic flagged faulted wrong answers {_pct(p.flagged)} "
-            f"(clean wrong answers {_pct(p.flagged_clean)}) · "
-            f"a repair made it right {_pct(p.removed)}",
-            highlight=False,
-        )
-    k = m.mistakes
-    if k is not None:
-        label = {
-            "found": "found by the critic's model",
-            "gold": "GOLD location given (ground truth: an upper bound)",
-            "random": "RANDOM location (the control)",
-        }.get(k.location_source, k.location_source)
-        console.print(
-            f"[bold]mistake finding[/bold] ({k.traces} traces, {k.with_mistake} with a mistake, "
-            f"{k.unparsed} unparsed; location {label})\n"
-            f"  exact location {_pct(k.exact)} · has-a-mistake {_pct(k.binary)} · "
-            f"location among traces with a mistake {_pct(k.location_given_mistake)}\n"
-            f"  backtracking: right after regenerating {_pct(k.repaired)} "
-            f"(location right {_pct(k.repaired_when_located)}, "
-            f"location wrong {_pct(k.repaired_when_mislocated)}) · "
-            f"right drafts broken {_pct(k.broken)}",
-            highlight=False,
-        )
-    if m.mistakes_by_task:
-        table = Table(title="mistake finding per task")
-        for name in (
-            "task",
-            "traces",
-            "exact location",
-            "has a mistake",
-            "location | mistake",
-            "right after backtracking",
-        ):
-            table.add_column(name, justify="right" if name != "task" else "left")
-        for name, t in m.mistakes_by_task.items():
-            table.add_row(
-                name, str(t.traces), _pct(t.exact), _pct(t.binary),
-                _pct(t.location_given_mistake), _pct(t.repaired),
-            )  # fmt: skip
-        console.print(table)
+    errors = errors_table(m)
+    _print_table(console, "error propagation per iteration (loops that reached it)", errors)
+    if errors is not None:
+        console.print(FLIP_KINDS_NOTE, style="dim")
+    for lines in (fault_lines(m), mistake_lines(m)):
+        if lines:
+            console.print(f"[bold]{lines[0]}[/bold]", highlight=False)
+            for line in lines[1:]:
+                console.print("  " + line, highlight=False)
+    _print_table(console, "mistake finding per task", mistakes_by_task_table(m))

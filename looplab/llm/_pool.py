@@ -122,21 +122,6 @@ class ServerPool:
         *,
         on_text: OnText | None = None,
     ) -> Completion:
-        tried: set[int] = set()
-        last: LLMError | None = None
-        while (index := self._pick(tried)) is not None:
-            tried.add(index)
-            try:
-                completion = await self.members[index].acomplete(messages, options, on_text=on_text)
-            except _FAILOVER as exc:
-                self._done(index, failed=True)
-                last = exc
-                continue
-            except BaseException:
-                self._done(index, failed=False)
-                raise
-            self._done(index, failed=False)
-            await asyncio.sleep(0)
-            return self._stamp(completion, index)
-        assert last is not None
-        raise type(last)(f"every server of {self.name} failed; the last: {last}") from last
+        # The failover loop is written once, in ``complete``; a thread runs it (the
+        # bookkeeping is thread-safe), as asyncio code would run any blocking client.
+        return await asyncio.to_thread(self.complete, messages, options, on_text=on_text)

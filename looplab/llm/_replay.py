@@ -250,14 +250,9 @@ class ReplayThenLive:
             else:
                 self.live_calls += 1
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        options: CompletionOptions | None = None,
-        *,
-        on_text: OnText | None = None,
-    ) -> Completion:
-        options = options or CompletionOptions()
+    def _replayed(
+        self, messages: Sequence[Message], options: CompletionOptions, on_text: OnText | None
+    ) -> Completion | None:
         if self._replay is not None:
             try:
                 completion = self._replay.complete(messages, options, on_text=on_text)
@@ -267,7 +262,18 @@ class ReplayThenLive:
                 self._count(True)
                 return completion
         self._count(False)
-        return self.live.complete(messages, options, on_text=on_text)
+        return None
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        options: CompletionOptions | None = None,
+        *,
+        on_text: OnText | None = None,
+    ) -> Completion:
+        options = options or CompletionOptions()
+        replayed = self._replayed(messages, options, on_text)
+        return replayed or self.live.complete(messages, options, on_text=on_text)
 
     async def acomplete(
         self,
@@ -277,16 +283,8 @@ class ReplayThenLive:
         on_text: OnText | None = None,
     ) -> Completion:
         options = options or CompletionOptions()
-        if self._replay is not None:
-            try:
-                completion = self._replay.complete(messages, options, on_text=on_text)
-            except ReplayMissError:
-                pass
-            else:
-                self._count(True)
-                return completion
-        self._count(False)
-        return await self.live.acomplete(messages, options, on_text=on_text)
+        replayed = self._replayed(messages, options, on_text)
+        return replayed or await self.live.acomplete(messages, options, on_text=on_text)
 
 
 def _describe(messages: Sequence[Message]) -> str:
