@@ -123,8 +123,8 @@ def test_error_propagation_study_on_the_embedded_model(tmp_path):
     """critic_loop with a calculator that is always wrong, then a fork with no feedback."""
     run = tmp_path / "faulty"
     done = cli(
-        "eval", "--tasks", "arithmetic:n=3,ops=*", "--tools", "calc", "--fault", "calc:1.0",
-        "--max-iters", "2", "--run-dir", str(run),
+        "eval", "--tasks", "arithmetic:n=3,ops=*,style=plain", "--tools", "calc",
+        "--fault", "calc:1.0", "--max-iters", "2", "--run-dir", str(run),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "PERTURBED" in done.stdout and "error propagation per iteration" in done.stdout
@@ -136,9 +136,13 @@ def test_error_propagation_study_on_the_embedded_model(tmp_path):
         if call.tool == "calc" and call.ok
     ]
     assert calls, "the embedded model, shown worked examples, calls the calculator"
-    assert all(
-        call.fault and call.true_output and call.output != call.true_output for call in calls
-    )
+    # at rate 1 every call that can be corrupted is (one with no digit, e.g. "true", cannot)
+    for call in calls:
+        if call.fault is None:
+            assert not any(ch.isdigit() for ch in call.output)
+        else:
+            assert call.true_output and call.output != call.true_output
+    assert any(call.fault for call in calls)
     assert "injected tool faults" in done.stdout
 
     fork = cli("fork", str(run), "--at", "0", "--fault", "none", "--run-dir", str(tmp_path / "f"))
