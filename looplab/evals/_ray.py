@@ -45,21 +45,11 @@ def _import_ray() -> Any:
 
 def _check(config: EvalConfig) -> None:
     """Fail on the driver, in one line, for what would fail every task on the workers."""
-    from looplab.agents import FINDER_STYLES
-    from looplab.graphs import load_graph_factory
-    from looplab.llm import parse_model_spec
-    from looplab.perturb import FeedbackSpec, parse_fault_specs
-    from looplab.tools import make_syntax, make_tools
+    from looplab.graphs import check_setup_options
+    from looplab.perturb import parse_fault_specs
 
-    load_graph_factory(config.graph)
-    for spec in filter(None, (config.model, config.critic_model)):
-        parse_model_spec(spec)
-    FeedbackSpec.parse(config.feedback)
+    check_setup_options(config.setup_options())
     parse_fault_specs(config.faults)
-    make_syntax(config.tool_syntax)
-    make_tools([*config.tools, *config.critic_tools])
-    if config.finder_style not in FINDER_STYLES:
-        raise ConfigError(f"unknown finder style {config.finder_style!r}")
 
 
 def _run_job(config_json: str, code: bool, job: Job) -> tuple[TaskResult, list[str]]:

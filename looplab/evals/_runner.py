@@ -250,13 +250,13 @@ def run_eval(
     if executor == "ray":
         from looplab.evals._ray import RayExecutor
 
-        runner_of_jobs: Executor = RayExecutor(config, code=code, address=ray_address)
+        engine: Executor = RayExecutor(config, code=code, address=ray_address)
     else:
-        runner_of_jobs = LocalExecutor(config, code=code)
+        engine = LocalExecutor(config, code=code)
 
     finished = total - len(pending)
     try:
-        for result, lines in runner_of_jobs.results(jobs):
+        for result, lines in engine.results(jobs):
             store.append(result, completions=lines)
             finished += 1
             if progress:
@@ -264,11 +264,11 @@ def run_eval(
     except KeyboardInterrupt:
         # Every finished result is on disk; the tasks still running are redone on resume.
         # Exit now rather than wait for them.
-        runner_of_jobs.abort()
+        engine.abort()
         if on_interrupt:
             on_interrupt(finished, total)
         os._exit(130)
-    runner_of_jobs.close()
+    engine.close()
     return store.dir
 
 

@@ -47,7 +47,12 @@ from looplab.graphs._run import (
     stream_loop,
     trajectory_from_state,
 )
-from looplab.graphs._setup import SANDBOX_GRAPHS, SetupOptions, build_setup
+from looplab.graphs._setup import (
+    SANDBOX_GRAPHS,
+    SetupOptions,
+    build_setup,
+    check_setup_options,
+)
 from looplab.graphs._state import LoopSetup, LoopState, Truth, append
 
 __all__ = [
@@ -93,6 +98,7 @@ __all__ = [
     # building from options
     "SANDBOX_GRAPHS",
     "SetupOptions",
+    "check_setup_options",
     "build_setup",
     # running
     "arun_loop",

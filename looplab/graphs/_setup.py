@@ -15,7 +15,7 @@ from looplab.perturb import FeedbackSpec
 from looplab.sandbox import Sandbox
 from looplab.tools import make_syntax, make_tools
 
-__all__ = ["SANDBOX_GRAPHS", "SetupOptions", "build_setup"]
+__all__ = ["SANDBOX_GRAPHS", "SetupOptions", "build_setup", "check_setup_options"]
 
 SANDBOX_GRAPHS = frozenset({"test_repair", "repair_pool"})
 """Graphs that run visible tests in a sandbox."""
@@ -54,6 +54,30 @@ class SetupOptions:
     """``backtrack``: trace, step or cot-step."""
 
 
+def check_setup_options(options: SetupOptions) -> None:
+    """Raise ``ConfigError`` for any option that would fail every loop, building nothing
+    (no weights loaded, no tool started): a driver checks before sending work elsewhere."""
+    from looplab.llm import parse_model_spec
+    from looplab.tools import BUILTIN_TOOLS
+
+    load_graph_factory(options.graph)
+    for spec in filter(None, (options.model, options.critic_model)):
+        parse_model_spec(spec)
+    FeedbackSpec.parse(options.feedback)
+    make_syntax(options.tool_syntax)
+    unknown = [t for t in (*options.tools, *options.critic_tools) if t not in BUILTIN_TOOLS]
+    if unknown:
+        raise ConfigError(f"unknown tool {unknown[0]!r}: the tools are {', '.join(BUILTIN_TOOLS)}")
+    if options.stop not in ("default", "never"):
+        raise ConfigError(f"unknown stop rule {options.stop!r}: use default or never")
+    if options.locate not in ("found", "gold", "random"):
+        raise ConfigError(f"unknown location source {options.locate!r}: use found, gold or random")
+    if options.finder_style not in FINDER_STYLES:
+        raise ConfigError(
+            f"unknown finder style {options.finder_style!r}: use {', '.join(FINDER_STYLES)}"
+        )
+
+
 def build_setup(
     options: SetupOptions,
     *,
@@ -65,14 +89,8 @@ def build_setup(
     ``wrap_model`` wraps each model once it is loaded (the eval runner records
     every completion this way); ``sandbox`` is used instead of building one.
     """
+    check_setup_options(options)
     name, factory = load_graph_factory(options.graph)
-    feedback = FeedbackSpec.parse(options.feedback)
-    if options.locate not in ("found", "gold", "random"):
-        raise ConfigError(f"unknown location source {options.locate!r}: use found, gold or random")
-    if options.finder_style not in FINDER_STYLES:
-        raise ConfigError(
-            f"unknown finder style {options.finder_style!r}: use {', '.join(FINDER_STYLES)}"
-        )
     wrap = wrap_model or (lambda model: model)
     generator_model = wrap(load_model(options.model))
     critic_spec = options.critic_model or options.model
@@ -94,8 +112,6 @@ def build_setup(
         from looplab.sandbox import make_sandbox
 
         sandbox = make_sandbox(options.sandbox)
-    if options.stop not in ("default", "never"):
-        raise ConfigError(f"unknown stop rule {options.stop!r}: use default or never")
     stop = MaxIterations(options.max_iters) if options.stop == "never" else None
     if options.oracle:
         stop = AnyOf(Oracle(), MaxIterations(options.max_iters))
@@ -105,7 +121,7 @@ def build_setup(
         sandbox=sandbox,
         max_iters=options.max_iters,
         stop=stop,
-        feedback=feedback,
+        feedback=FeedbackSpec.parse(options.feedback),
         locate=options.locate,  # type: ignore[arg-type]
         finder_style=options.finder_style,
     )
