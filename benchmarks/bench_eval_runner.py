@@ -4,11 +4,17 @@
    local instant server, then replayed (replay:RUN_DIR): the replayed run's
    wall time per task is the runner's own cost (graph, records, grading,
    fsync'd store) with a model that costs nothing.
-2. Throughput: a local OpenAI-compatible server that answers after a fixed
-   delay (0.2 s); model calls per second at concurrency 1, 8 and 32, as a
-   fraction of the ideal (concurrency / delay).
+2. Throughput against a local OpenAI-compatible server (one asyncio process)
+   that answers after a fixed delay (0.2 s), at concurrency 32, 128 and 512:
+   first the floor -- the bare async openai SDK, no framework, the same
+   server and concurrency -- then looplab (self_refine, 2 rounds, the default
+   workers). Model calls per second in the steady state, as a fraction of the
+   ideal (concurrency / delay) and of the floor, and CPU per model call
+   (looplab: this process and its worker processes, not the server).
 3. Memory: 10,000 tasks against the instant server; resident memory after
    1,000 and after 10,000 tasks, and the growth per task between them.
+4. Start-up: `looplab --help`, and the time from launching `looplab eval` to
+   its first model request arriving at the server (median of 5).
 
     python benchmarks/bench_eval_runner.py [--memory-tasks 10000]
 """
@@ -16,6 +22,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from looplab.evals import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
+
+LOOPLAB = [sys.executable, "-m", "looplab.cli"]
 
 
 def rss_kb() -> int:
@@ -57,45 +68,135 @@ def overhead(tmp: Path, tasks: int) -> None:
     )
 
 
-def throughput(tmp: Path, delay: float) -> None:
-    """The server runs in its own process, as a real one would: its work is not ours."""
-    print(
-        f"throughput against a server answering in {delay} s (2 calls a task), "
-        "timed from the first result to the last:"
-    )
+def _server(delay: float, *extra: str) -> tuple[subprocess.Popen, str]:
+    """The asyncio delay server in its own process (its CPU is not ours)."""
     root = Path(__file__).resolve().parent.parent
-    for concurrency in (1, 8, 32):
-        server = subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.delay_server", str(delay)],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=root,
-        )
-        url = server.stdout.readline().strip()
-        tasks = max(40, concurrency * 8)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.delay_server", str(delay), *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
+    return server, server.stdout.readline().strip()
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _steady(stamps: list[float], calls_per_stamp: float) -> float:
+    """Calls per second from the first completion to the last."""
+    return calls_per_stamp * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def floor(url: str, concurrency: int, calls_each: int) -> tuple[float, float]:
+    """The bare async openai SDK: (calls per second, CPU ms per call)."""
+    import asyncio
+
+    import openai
+
+    async def main() -> list[float]:
+        client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0)
         stamps: list[float] = []
+
+        async def worker(n: int) -> None:
+            for k in range(calls_each):
+                await client.chat.completions.create(
+                    model="fake",
+                    messages=[{"role": "user", "content": f"What is {n} + {k}?"}],
+                    max_tokens=256,
+                    temperature=0.0,
+                )
+                stamps.append(time.perf_counter())
+
+        await asyncio.gather(*(worker(n) for n in range(concurrency)))
+        await client.close()
+        return stamps
+
+    cpu = _cpu(resource.RUSAGE_SELF)
+    stamps = asyncio.run(main())
+    cpu = _cpu(resource.RUSAGE_SELF) - cpu
+    return _steady(stamps, 1), cpu / len(stamps) * 1000
+
+
+def looplab_run(tmp: Path, url: str, concurrency: int, tasks: int) -> tuple[float, float]:
+    """looplab's runner with its default workers: (calls per second, CPU ms per call)."""
+    stamps: list[float] = []
+    config = EvalConfig(
+        tasks=f"arithmetic:n={tasks}",
+        model=f"openai:fake@{url}",
+        graph="self_refine",
+        max_iters=2,
+        concurrency=concurrency,
+    )
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+    run = run_eval(
+        config,
+        tmp / f"throughput-{concurrency}",
+        workers=None,
+        progress=lambda *_: stamps.append(time.perf_counter()),
+    )
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu  # workers joined
+    results = read_results(run)
+    calls = sum(r.trajectory.usage.calls for r in results)
+    assert all(r.error is None for r in results), results[0].error
+    return _steady(stamps, calls / len(results)), cpu / calls * 1000
+
+
+def throughput(tmp: Path, delay: float) -> None:
+    print(
+        f"throughput against a server answering in {delay} s (steady state; looplab with "
+        f"{os.cpu_count()} worker processes):"
+    )
+    for concurrency in (32, 128, 512):
+        ideal = concurrency / delay
+        server, url = _server(delay)
         try:
-            config = EvalConfig(
-                tasks=f"arithmetic:n={tasks}",
-                model=f"openai:fake@{url}",
-                max_iters=1,
-                concurrency=concurrency,
-            )
-            run_eval(
-                config,
-                tmp / f"throughput-{concurrency}",
-                progress=lambda *_, stamps=stamps: stamps.append(time.perf_counter()),
-            )
+            floor_rate, floor_cpu = floor(url, concurrency, calls_each=8)
         finally:
             server.terminate()
             server.wait()
-        # steady state: the results after the first, over the time they took (2 calls each)
-        achieved = 2 * (len(stamps) - 1) / (stamps[-1] - stamps[0])
-        ideal = concurrency / delay
+        server, url = _server(delay)
+        try:
+            rate, cpu = looplab_run(tmp, url, concurrency, tasks=concurrency * 3)
+        finally:
+            server.terminate()
+            server.wait()
         print(
-            f"  concurrency {concurrency:2d}: {achieved:6.1f} calls/s of ideal {ideal:6.1f} "
-            f"= {achieved / ideal:.0%}"
+            f"  concurrency {concurrency:3d}: bare SDK {floor_rate:6.1f} calls/s "
+            f"({floor_rate / ideal:4.0%} of ideal {ideal:.0f}), {floor_cpu:.2f} ms CPU/call | "
+            f"looplab {rate:6.1f} calls/s ({rate / ideal:4.0%} of ideal, "
+            f"{rate / floor_rate:4.0%} of the SDK's), {cpu:.2f} ms CPU/call "
+            f"({cpu / floor_cpu:.2f}x the SDK's)"
         )
+
+
+def startup(tmp: Path, repeats: int = 5) -> None:
+    helps, firsts = [], []
+    for n in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([*LOOPLAB, "--help"], check=True, capture_output=True)
+        helps.append(time.perf_counter() - started)
+        server, url = _server(0.0, "--announce")
+        try:
+            launched = time.time()
+            child = subprocess.Popen(
+                [*LOOPLAB, "eval", "--model", f"openai:fake@{url}", "--limit", "2",
+                 "--max-iters", "1", "--run-dir", str(tmp / f"startup-{n}"), "--no-report"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            first = float(server.stdout.readline().split()[-1])
+            child.wait()
+        finally:
+            server.terminate()
+            server.wait()
+        firsts.append(first - launched)
+    print(
+        f"start-up (median of {repeats}): looplab --help {statistics.median(helps):.2f} s; "
+        f"looplab eval to its first model request {statistics.median(firsts):.2f} s"
+    )
 
 
 def memory(tmp: Path, tasks: int) -> None:
@@ -133,6 +234,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
+        startup(tmp)
         overhead(tmp, args.overhead_tasks)
         throughput(tmp, args.delay)
         memory(tmp, args.memory_tasks)

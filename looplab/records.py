@@ -229,6 +229,20 @@ class Critique(BaseModel):
     latency_s: float = 0.0
     model: str = ""
 
+    @property
+    def score(self) -> float:
+        """How strongly this critique vouches for its attempt: what best-of-n ranks by.
+
+        "correct" scores 1 + confidence, "incorrect" 1 - confidence, "unsure" 0.5 and an
+        unparsed verdict 0 (a missing confidence counts as 0.5).
+        """
+        confidence = self.confidence if self.confidence is not None else 0.5
+        if self.verdict == "correct":
+            return 1.0 + confidence
+        if self.verdict == "incorrect":
+            return 1.0 - confidence
+        return 0.5 if self.verdict == "unsure" else 0.0
+
 
 class Trajectory(BaseModel):
     """A finished loop on one task: every attempt and critique, and why it stopped."""

@@ -83,8 +83,16 @@ def test_torn_last_line_is_cut_and_redone_on_resume(tmp_path, server):
     assert path.read_text().splitlines(keepends=True)[:2] == lines[:2]
 
 
-def test_resume_after_kill_9_loses_and_duplicates_nothing(tmp_path, server):
-    """A real `looplab eval` process is killed with SIGKILL mid-run, then resumed."""
+@pytest.mark.parametrize(
+    ("tasks", "concurrency", "workers", "kill_after"),
+    [(40, 4, 1, 10), (600, 64, 2, 100)],
+    ids=["threads", "2-processes-concurrency-64"],
+)
+def test_resume_after_kill_9_loses_and_duplicates_nothing(
+    tmp_path, server, tasks, concurrency, workers, kill_after
+):
+    """A real `looplab eval` process is killed with SIGKILL mid-run, then resumed; with
+    worker processes, the workers must go too (they would keep calling the server)."""
     run = tmp_path / "run"
     command = [
         sys.executable,
@@ -92,13 +100,15 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(tmp_path, server):
         "looplab.cli",
         "eval",
         "--tasks",
-        "arithmetic:n=40",
+        f"arithmetic:n={tasks}",
         "--model",
         f"openai:fake@{server.base_url}",
         "--max-iters",
         "2",
         "--concurrency",
-        "4",
+        str(concurrency),
+        "--workers",
+        str(workers),
         "--run-dir",
         str(run),
     ]
@@ -106,27 +116,34 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(tmp_path, server):
     results = run / "trajectories.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if results.exists() and results.read_text().count("\n") >= 10:
+        if results.exists() and results.read_text().count("\n") >= kill_after:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
     before = results.read_text().splitlines(keepends=True)
     kept = [line for line in before if line.endswith("\n")]
-    assert 10 <= len(kept) < 40, "the kill must land in the middle of the run"
+    assert kill_after <= len(kept) < tasks, "the kill must land in the middle of the run"
+    time.sleep(1.5)  # orphaned workers would still be answering their tasks in flight
+    requests = server.requests
+    time.sleep(1.0)
+    assert server.requests == requests, "a worker outlived the killed driver"
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "looplab.cli", "eval", "--resume", str(run)],
+        [sys.executable, "-m", "looplab.cli", "eval", "--resume", str(run),
+         "--workers", str(workers), "--no-report"],
         capture_output=True,
         text=True,
         timeout=300,
-    )
+    )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     final = read_results(run)
     keys = [(r.task_id, r.sample) for r in final]
-    assert len(keys) == 40 and len(set(keys)) == 40  # nothing lost, nothing duplicated
+    assert len(keys) == tasks and len(set(keys)) == tasks  # nothing lost, nothing duplicated
+    assert all(r.error is None for r in final)
     assert results.read_text().splitlines(keepends=True)[: len(kept)] == kept  # prefix untouched
-    assert "report:" in resumed.stdout
+    recorded = (run / "completions.jsonl").read_text().splitlines()
+    assert len(recorded) == sum(r.trajectory.usage.calls for r in final)  # exactly the finished
 
 
 def test_samples_get_distinct_stable_seeds(tmp_path, server):

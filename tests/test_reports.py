@@ -89,12 +89,28 @@ def test_report_html_in_headless_chromium(runs, tmp_path):
         f"--user-data-dir={tmp_path / 'profile'}",
         "--window-size=1200,1800",
     ]
-    dom = subprocess.run(
-        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
-    ).stdout
-    assert "final accuracy" in dom and "the critic against ground truth" in dom
-    assert dom.count('class="trajectory"') == 10
-    assert "<svg" in dom  # the plots are inline
+
+    def dom(fragment: str = "") -> str:
+        # the page builds its trajectories after decompressing them: let its scripts finish
+        done = subprocess.run(
+            [*flags, "--virtual-time-budget=20000", "--dump-dom", page.as_uri() + fragment],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.stdout
+
+    shown = dom()
+    assert "final accuracy" in shown and "the critic against ground truth" in shown
+    assert shown.count('class="trajectory"') == 10
+    assert 'id="shown">10<' in shown and "page 1 of 1" in shown
+    assert "<svg" in shown  # the plots are inline
+    # a search over the trajectories' text, and a filter, given in the link
+    one = read_results(b)[3]
+    searched = dom(f"#q={one.task_id}")
+    assert searched.count('class="trajectory"') == 1 and one.task_id in searched
+    repaired = sum(not r.grades[0] and r.final_correct for r in read_results(b))
+    assert dom("#kind=wc").count('class="trajectory"') == repaired
     shot = tmp_path / "report.png"
     subprocess.run(
         [*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120

@@ -61,10 +61,21 @@ def eval_(
     ray_address: Annotated[
         str | None, typer.Option(help="The Ray cluster to join (default: start a local one).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="local: processes sharing the threads (default: every core for server "
+            "models, 1 for the embedded model).",
+        ),
+    ] = None,
     run_dir: Annotated[str | None, typer.Option(help="Where the run goes.")] = None,
     resume: Annotated[
         str | None, typer.Option(help="Finish the run in this directory (other options ignored).")
     ] = None,
+    report: Annotated[
+        bool, typer.Option(help="Print the report and write report.html when the run ends.")
+    ] = True,
 ) -> None:
     """Measure repair on a task set; print the report and write report.html."""
     from datetime import datetime
@@ -101,7 +112,13 @@ def eval_(
     else:
         target = resume
     _run_with_progress(
-        config, target, resume=resume is not None, executor=executor, ray_address=ray_address
+        config,
+        target,
+        resume=resume is not None,
+        executor=executor,
+        ray_address=ray_address,
+        workers=workers,
+        report=report,
     )
 
 
@@ -113,6 +130,7 @@ def _run_with_progress(
     report: bool = True,
     executor: str = "local",
     ray_address: str | None = None,
+    workers: int | None = None,
 ) -> None:
     """Run (or resume) an eval with a progress bar, then print its report."""
     from rich.progress import (
@@ -171,6 +189,7 @@ def _run_with_progress(
             on_interrupt=on_interrupt,
             executor=executor,
             ray_address=ray_address,
+            workers=workers,
         )
     finally:
         bar.stop()

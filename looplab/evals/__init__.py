@@ -4,42 +4,78 @@
 ``compute_metrics(read_results(RUN_DIR))`` computes every number of its
 report; ``write_report(RUN_DIR)`` writes plots and report.html;
 ``load_run(RUN_DIR)`` gives a pandas DataFrame.
+
+Names are imported on first use (PEP 562): ``looplab report`` should not pay
+for the runner's imports (LangGraph, the model SDKs), nor ``looplab eval``
+for the report's (matplotlib).
 """
 
-from looplab.evals._checkers import Grade, Grader, numbers_equal, parse_number, program_for
-from looplab.evals._compare import Comparison, compare_results
-from looplab.evals._frame import attempt_rows, load_run, write_csv
-from looplab.evals._generated import arithmetic_tasks, code_tasks
-from looplab.evals._humaneval import humaneval_tasks, visible_tests_from_docstring
-from looplab.evals._jsonl import jsonl_tasks
-from looplab.evals._metrics import (
-    CriticMetrics,
-    RunMetrics,
-    compute_metrics,
-    correctness_by_iteration,
-    flip_counts,
-    pass_at_t,
-)
-from looplab.evals._propagation import (
-    IterationErrors,
-    MistakeMetrics,
-    PropagationMetrics,
-    fault_events,
-    iteration_errors,
-    mistake_metrics,
-    propagation_metrics,
-)
-from looplab.evals._reportdir import write_report
-from looplab.evals._runner import EvalConfig, ForkOf, run_eval, task_seed
-from looplab.evals._stats import (
-    Estimate,
-    bootstrap,
-    mcnemar_exact,
-    paired_bootstrap,
-    pass_at_k,
-)
-from looplab.evals._store import Manifest, RunStore, TaskResult, read_results
-from looplab.evals._tasks import TASK_SETS, load_tasks
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Grade": "_checkers",
+    "Grader": "_checkers",
+    "numbers_equal": "_checkers",
+    "parse_number": "_checkers",
+    "program_for": "_checkers",
+    "Comparison": "_compare",
+    "compare_results": "_compare",
+    "attempt_rows": "_frame",
+    "load_run": "_frame",
+    "write_csv": "_frame",
+    "arithmetic_tasks": "_generated",
+    "code_tasks": "_generated",
+    "humaneval_tasks": "_humaneval",
+    "visible_tests_from_docstring": "_humaneval",
+    "jsonl_tasks": "_jsonl",
+    "CriticMetrics": "_metrics",
+    "RunMetrics": "_metrics",
+    "compute_metrics": "_metrics",
+    "correctness_by_iteration": "_metrics",
+    "flip_counts": "_metrics",
+    "pass_at_t": "_metrics",
+    "IterationErrors": "_propagation",
+    "MistakeMetrics": "_propagation",
+    "PropagationMetrics": "_propagation",
+    "fault_events": "_propagation",
+    "iteration_errors": "_propagation",
+    "mistake_metrics": "_propagation",
+    "propagation_metrics": "_propagation",
+    "write_report": "_reportdir",
+    "EvalConfig": "_runner",
+    "ForkOf": "_runner",
+    "run_eval": "_runner",
+    "task_seed": "_runner",
+    "Estimate": "_stats",
+    "bootstrap": "_stats",
+    "mcnemar_exact": "_stats",
+    "paired_bootstrap": "_stats",
+    "pass_at_k": "_stats",
+    "Manifest": "_store",
+    "RunStore": "_store",
+    "TaskResult": "_store",
+    "read_results": "_store",
+    "TASK_SETS": "_tasks",
+    "load_tasks": "_tasks",
+}
+"""Public name -> the private module that defines it."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'looplab.evals' has no attribute {name!r}")
+    value = getattr(import_module(f"looplab.evals.{module}"), name)
+    globals()[name] = value  # the next access is a plain lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     # tasks

@@ -26,6 +26,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from looplab.evals._propagation import (
     IterationErrors,
     MistakeMetrics,
@@ -35,9 +37,15 @@ from looplab.evals._propagation import (
     mistake_metrics_by_task,
     propagation_metrics,
 )
-from looplab.evals._stats import Estimate, bootstrap, pass_at_k
+from looplab.evals._stats import (
+    Estimate,
+    SumStatistic,
+    TaskIndex,
+    bootstrap_sums,
+    pass_at_k,
+    ratio,
+)
 from looplab.evals._store import TaskResult
-from looplab.graphs._prebuilt import _score
 
 __all__ = [
     "CriticMetrics",
@@ -53,6 +61,10 @@ Group = list[TaskResult]
 """All the samples of one task: the unit of resampling."""
 
 FLIPS = ("cc", "cw", "wc", "ww")
+
+_ECE_BINS = 10
+_ECE_EDGES = np.arange(1, _ECE_BINS) / _ECE_BINS
+"""Inner bin edges: bin b holds b/10 <= p < (b+1)/10, the last one also p = 1."""
 
 
 def correctness_by_iteration(result: TaskResult, iterations: int) -> list[bool]:
@@ -78,23 +90,18 @@ def flip_counts(results: Sequence[TaskResult], iterations: int) -> list[Counter]
     return counts
 
 
-def _flatten(groups: Sequence[Group]) -> list[TaskResult]:
-    return [r for g in groups for r in g]
-
-
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
 def accuracy_curve(groups: Sequence[Group], iterations: int) -> list[Estimate]:
-    def at(i: int):
-        return lambda sample: _mean(
-            [correctness_by_iteration(r, iterations)[i] for r in _flatten(sample)]
-        )
-
-    # one seed for every iteration: the same resampled task sets, so equal accuracies
-    # get equal intervals and the curve's points are comparable
-    return [bootstrap(groups, at(i), seed=0) for i in range(iterations)]
+    """Accuracy at each iteration with intervals (every point on the same resamples)."""
+    results = [r for g in groups for r in g]
+    index = TaskIndex([r.task_id for r in results])
+    paths = np.array([correctness_by_iteration(r, iterations) for r in results], dtype=bool)
+    paths = paths.reshape(len(results), iterations)
+    found = bootstrap_sums({i: index.share(paths[:, i]) for i in range(iterations)}, index.tasks)
+    return [found[i] for i in range(iterations)]
 
 
 def _first_final(results: Sequence[TaskResult]) -> Counter:
@@ -121,14 +128,19 @@ class CriticMetrics:
 
 def _judgements(results: Sequence[TaskResult]) -> list[tuple[str | None, float | None, bool]]:
     """(verdict, confidence, truth) for every model critique of a graded attempt."""
+    return [(v, c, y) for _, v, c, y in _indexed_judgements(results)]
+
+
+def _indexed_judgements(results: Sequence[TaskResult]):
+    """(result index, verdict, confidence, truth) for every model critique of a graded attempt."""
     found = []
-    for r in results:
+    for n, r in enumerate(results):
         if r.trajectory is None:
             continue
         for c in r.trajectory.critiques:
             if c.source != "model" or c.iteration >= len(r.grades):
                 continue
-            found.append((c.verdict, c.confidence, r.grades[c.iteration]))
+            found.append((n, c.verdict, c.confidence, r.grades[c.iteration]))
     return found
 
 
@@ -137,61 +149,64 @@ def _p_correct(verdict: str, confidence: float | None) -> float:
     return {"correct": conf, "incorrect": 1 - conf}.get(verdict, 0.5)
 
 
-def _ece(pairs: Sequence[tuple[float, bool]], bins: int = 10) -> float | None:
-    if not pairs:
-        return None
-    total = 0.0
-    for b in range(bins):
-        low, high = b / bins, (b + 1) / bins
-        members = [(p, y) for p, y in pairs if low <= p < high or (b == bins - 1 and p == 1.0)]
-        if members:
-            confidence = sum(p for p, _ in members) / len(members)
-            accuracy = sum(y for _, y in members) / len(members)
-            total += len(members) / len(pairs) * abs(accuracy - confidence)
-    return total
+def _ece_statistic(counted: np.ndarray, diffs: np.ndarray) -> SumStatistic:
+    """ECE from per-task judgement counts and per-bin sums of (outcome - confidence):
+    sum over bins of |sum y - sum p| / n equals the usual weighted |accuracy - confidence|."""
+
+    def combine(sums: np.ndarray) -> np.ndarray:
+        n = sums[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n > 0, np.abs(sums[:, 1:]).sum(axis=1) / np.where(n > 0, n, 1), np.nan)
+
+    return SumStatistic(np.column_stack([counted, diffs]), combine)
+
+
+def _critic_statistics(
+    results: Sequence[TaskResult], index: TaskIndex
+) -> tuple[CriticMetrics, dict[str, SumStatistic]]:
+    """The critic's counts, and its rates as statistics to bootstrap."""
+    judgements = _indexed_judgements(results)
+    metrics = CriticMetrics(judged=len(judgements))
+    verdicts = [v for _, v, _, _ in judgements]
+    metrics.unparsed = sum(v is None for v in verdicts)
+    truth = np.array([y for *_, y in judgements], dtype=bool)
+    for verdict in ("correct", "incorrect", "unsure"):
+        said = np.array([v == verdict for v in verdicts], dtype=bool)
+        metrics.confusion[verdict] = {
+            "correct": int((said & truth).sum()),
+            "incorrect": int((said & ~truth).sum()),
+        }
+    rows = index.of_result[[n for n, *_ in judgements]] if judgements else np.zeros(0, np.intp)
+    parsed = np.array([v is not None for v in verdicts], dtype=bool)
+    incorrect = np.array([v == "incorrect" for v in verdicts], dtype=bool)
+    correct = np.array([v == "correct" for v in verdicts], dtype=bool)
+    p = np.array([_p_correct(v, c) for _, v, c, _ in judgements], dtype=float)
+    bins = np.searchsorted(_ECE_EDGES, p, side="right")
+    diffs = np.column_stack(
+        [
+            index.per_task(np.where(parsed & (bins == b), truth - p, 0.0), rows)
+            for b in range(_ECE_BINS)
+        ]
+    )
+    squared = np.where(parsed, (p - truth) ** 2, 0.0)
+    stats = {
+        "precision_incorrect": index.share(~truth, incorrect, rows),
+        "recall_incorrect": index.share(incorrect, parsed & ~truth, rows),
+        "false_alarm": index.share(incorrect, parsed & truth, rows),
+        "verdict_accuracy": index.share(correct == truth, correct | incorrect, rows),
+        "brier": ratio(index.per_task(squared, rows), index.per_task(parsed, rows)),
+        "ece": _ece_statistic(index.per_task(parsed, rows), diffs),
+    }
+    return metrics, stats
 
 
 def critic_metrics(groups: Sequence[Group]) -> CriticMetrics:
-    judgements = _judgements(_flatten(groups))
-    metrics = CriticMetrics(judged=len(judgements))
-    metrics.unparsed = sum(v is None for v, _, _ in judgements)
-    for verdict in ("correct", "incorrect", "unsure"):
-        metrics.confusion[verdict] = {
-            truth: sum(v == verdict and y == (truth == "correct") for v, _, y in judgements)
-            for truth in ("correct", "incorrect")
-        }
-
-    def stat(fn):
-        return lambda sample: fn(_judgements(_flatten(sample)))
-
-    def precision(js):
-        said = [y for v, _, y in js if v == "incorrect"]
-        return _mean([not y for y in said])
-
-    def recall(js):
-        wrong = [v for v, _, y in js if not y and v is not None]
-        return _mean([v == "incorrect" for v in wrong])
-
-    def false_alarm(js):
-        right = [v for v, _, y in js if y and v is not None]
-        return _mean([v == "incorrect" for v in right])
-
-    def accuracy(js):
-        decided = [(v, y) for v, _, y in js if v in ("correct", "incorrect")]
-        return _mean([(v == "correct") == y for v, y in decided])
-
-    def brier(js):
-        return _mean([(_p_correct(v, c) - y) ** 2 for v, c, y in js if v is not None])
-
-    def ece(js):
-        return _ece([(_p_correct(v, c), y) for v, c, y in js if v is not None])
-
-    metrics.precision_incorrect = bootstrap(groups, stat(precision), seed=11)
-    metrics.recall_incorrect = bootstrap(groups, stat(recall), seed=12)
-    metrics.false_alarm = bootstrap(groups, stat(false_alarm), seed=13)
-    metrics.verdict_accuracy = bootstrap(groups, stat(accuracy), seed=14)
-    metrics.brier = bootstrap(groups, stat(brier), seed=15)
-    metrics.ece = bootstrap(groups, stat(ece), seed=16)
+    """The critic against ground truth, with intervals over tasks."""
+    results = [r for g in groups for r in g]
+    index = TaskIndex([r.task_id for r in results])
+    metrics, stats = _critic_statistics(results, index)
+    for name, estimate in bootstrap_sums(stats, index.tasks).items():
+        setattr(metrics, name, estimate)
     return metrics
 
 
@@ -208,7 +223,7 @@ def _budget_path(result: TaskResult) -> list[tuple[int, bool]]:
     for i, attempt in enumerate(t.attempts):
         spent += attempt.usage.total_tokens + sum(c.usage.total_tokens for c in critiques[i])
         if t.graph == "best_of_n":
-            score = max((_score(c) for c in critiques[i]), default=0.0)
+            score = max((c.score for c in critiques[i]), default=0.0)
             if best is None or score > best[0]:
                 best = (score, i)
             path.append((spent, result.grades[best[1]]))
@@ -217,9 +232,7 @@ def _budget_path(result: TaskResult) -> list[tuple[int, bool]]:
     return path
 
 
-def pass_at_t(results: Sequence[TaskResult], budgets: Sequence[int]) -> list[float]:
-    """The share of tasks solved if each loop were cut at t tokens, for each budget t."""
-    paths = [_budget_path(r) for r in results if r.trajectory is not None]
+def _solved_within(paths: Sequence[list[tuple[int, bool]]], budgets: Sequence[int]) -> list[float]:
     shares = []
     for budget in budgets:
         solved = 0
@@ -228,6 +241,11 @@ def pass_at_t(results: Sequence[TaskResult], budgets: Sequence[int]) -> list[flo
             solved += bool(within and within[-1])
         shares.append(solved / len(paths) if paths else 0.0)
     return shares
+
+
+def pass_at_t(results: Sequence[TaskResult], budgets: Sequence[int]) -> list[float]:
+    """The share of tasks solved if each loop were cut at t tokens, for each budget t."""
+    return _solved_within([_budget_path(r) for r in results if r.trajectory is not None], budgets)
 
 
 @dataclass
@@ -286,82 +304,85 @@ def _tool_use(results: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
     return {name: dict(counts) for name, counts in sorted(tools.items())}
 
 
+def _pass_at_k_statistics(
+    results: Sequence[TaskResult], index: TaskIndex, samples: int, best_of_n: bool
+) -> dict[int, SumStatistic]:
+    """pass@k for each k the runs support: several samples, or best-of-n's attempts."""
+    if samples > 1:  # n samples per task, c of them right
+        n = index.per_task(np.ones(len(results)))
+        c = index.per_task([r.final_correct for r in results])
+    elif best_of_n:  # one result per task, its attempts are the samples
+        n = index.per_task([len(r.grades) for r in results])
+        c = index.per_task([sum(r.grades) for r in results])
+    else:
+        return {}
+    most = int(n.max()) if n.size else 1
+    stats = {}
+    for k in sorted({1, 2, 5, most} & set(range(1, most + 1))):
+        enough = n >= k
+        values = [
+            pass_at_k(int(a), int(b), k) if e else 0.0 for a, b, e in zip(n, c, enough, strict=True)
+        ]
+        stats[k] = ratio(values, enough)
+    return stats
+
+
 def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
-    """Every metric of a run, from its results alone."""
+    """Every metric of a run, from its results alone.
+
+    Per-result facts are read once; every interval comes from one shared set
+    of resampled tasks (``bootstrap_sums``), so the cost is linear in results.
+    """
     ok = [r for r in results if r.trajectory is not None]
-    by_task: dict[str, Group] = defaultdict(list)
-    for r in ok:
-        by_task[r.task_id].append(r)
-    groups = list(by_task.values())
-    iterations = max((len(r.grades) for r in ok), default=1)
+    index = TaskIndex([r.task_id for r in ok])
     graph = ok[0].trajectory.graph if ok else ""
-    if graph == "best_of_n":
-        iterations = 1
-    samples = max((len(g) for g in groups), default=1)
+    best_of_n = graph == "best_of_n"
+    iterations = 1 if best_of_n else max((len(r.grades) for r in ok), default=1)
+    samples = int(np.bincount(index.of_result).max()) if ok else 1
 
-    def final(sample):
-        return _mean([r.final_correct for r in _flatten(sample)])
+    paths = np.array([correctness_by_iteration(r, iterations) for r in ok], dtype=bool)
+    paths = paths.reshape(len(ok), iterations)
+    first = np.array([bool(r.grades and r.grades[0]) for r in ok], dtype=bool)
+    final = np.array([r.final_correct for r in ok], dtype=bool)
+    stats: dict[object, SumStatistic] = {
+        ("accuracy", i): index.share(paths[:, i]) for i in range(iterations)
+    }
+    stats["final"] = index.share(final)
+    stats["repair"] = index.share(final, ~first)
+    stats["damage"] = index.share(~final, first)
+    critic, critic_stats = _critic_statistics(ok, index)
+    stats.update({("critic", name): s for name, s in critic_stats.items()})
+    pass_k = _pass_at_k_statistics(ok, index, samples, best_of_n)
+    stats.update({("pass", k): s for k, s in pass_k.items()})
+    estimates = bootstrap_sums(stats, index.tasks)
+    for name in critic_stats:
+        setattr(critic, name, estimates[("critic", name)])
 
-    def repair(sample):
-        counts = _first_final(_flatten(sample))
-        wrong = counts["wc"] + counts["ww"]
-        return counts["wc"] / wrong if wrong else None
-
-    def damage(sample):
-        counts = _first_final(_flatten(sample))
-        right = counts["cc"] + counts["cw"]
-        return counts["cw"] / right if right else None
-
-    pass_k: dict[int, Estimate] = {}
-    n_per_task = (
-        samples
-        if samples > 1
-        else (max((len(r.grades) for r in ok), default=1) if graph == "best_of_n" else 1)
-    )
-    if n_per_task > 1:
-        for k in sorted({1, 2, 5, n_per_task} & set(range(1, n_per_task + 1))):
-
-            def estimator(sample, k=k):
-                values = []
-                for group in sample:
-                    if samples > 1:
-                        n, c = len(group), sum(r.final_correct for r in group)
-                    else:
-                        n, c = len(group[0].grades), sum(group[0].grades)
-                    if n >= k:
-                        values.append(pass_at_k(n, c, k))
-                return _mean(values)
-
-            pass_k[k] = bootstrap(groups, estimator, seed=100 + k)
-
-    totals = sorted({spent for r in ok for spent, _ in _budget_path(r)})
+    budget_paths = [_budget_path(r) for r in ok]
+    totals = sorted({spent for path in budget_paths for spent, _ in path})
     budgets = (
-        sorted(
-            {
-                totals[int(q * (len(totals) - 1))]
-                for q in (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-            }
-        )
+        sorted({totals[int(q * (len(totals) - 1))] for q in np.linspace(0, 1, 11)})
         if totals
         else []
     )
     tokens_by_role: Counter = Counter()
     calls = unreported = 0
     by_server: Counter = Counter()
-    for r in ok:
+    for r in ok:  # the records' usages read directly: Trajectory.usage builds new objects
         for attempt in r.trajectory.attempts:
             tokens_by_role["generator"] += attempt.usage.total_tokens
         for critique in r.trajectory.critiques:
             role = "tests" if critique.source == "tests" else "critic"
             tokens_by_role[role] += critique.usage.total_tokens
-        usage = r.trajectory.usage
-        calls += usage.calls
-        unreported += usage.unreported_calls
-        by_server.update(usage.servers)
+        for item in (*r.trajectory.attempts, *r.trajectory.critiques):
+            calls += item.usage.calls
+            unreported += item.usage.unreported_calls
+            if item.usage.servers:
+                by_server.update(item.usage.servers)
     total_tokens = sum(tokens_by_role.values())
-    solved = sum(r.final_correct for r in ok)
+    solved = int(final.sum())
     return RunMetrics(
-        tasks=len(groups),
+        tasks=index.tasks,
         results=len(results),
         errors=sum(r.error is not None for r in results),
         iterations=iterations,
@@ -369,16 +390,16 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         graph=graph,
         models=ok[0].trajectory.models if ok else {},
         oracle=any(r.trajectory.oracle for r in ok),
-        accuracy=accuracy_curve(groups, iterations),
-        final_accuracy=bootstrap(groups, final, seed=0),
-        flips=flip_counts(ok, iterations),
+        accuracy=[estimates[("accuracy", i)] for i in range(iterations)],
+        final_accuracy=estimates["final"],
+        flips=_flips_from_paths(paths),
         first_to_final=_first_final(ok),
-        repair_rate=bootstrap(groups, repair, seed=2),
-        damage_rate=bootstrap(groups, damage, seed=3),
-        critic=critic_metrics(groups),
-        pass_at_k=pass_k,
+        repair_rate=estimates["repair"],
+        damage_rate=estimates["damage"],
+        critic=critic,
+        pass_at_k={k: estimates[("pass", k)] for k in pass_k},
         budgets=budgets,
-        pass_at_budget=pass_at_t(ok, budgets),
+        pass_at_budget=_solved_within(budget_paths, budgets),
         tokens_per_solved=total_tokens / solved if solved else None,
         total_tokens=total_tokens,
         tokens_by_role=dict(tokens_by_role),
@@ -394,6 +415,24 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         forked_at=next((r.trajectory.forked_at for r in ok), None),
         calls_by_server=dict(sorted(by_server.items())),
     )
+
+
+def _flips_from_paths(paths: np.ndarray) -> list[Counter]:
+    """Per transition i -> i+1, the counts of cc, cw, wc, ww (same as ``flip_counts``)."""
+    counts = []
+    for i in range(paths.shape[1] - 1):
+        before, after = paths[:, i], paths[:, i + 1]
+        counts.append(
+            Counter(
+                {
+                    "cc": int((before & after).sum()),
+                    "cw": int((before & ~after).sum()),
+                    "wc": int((~before & after).sum()),
+                    "ww": int((~before & ~after).sum()),
+                }
+            )
+        )
+    return counts
 
 
 def _perturbations(results: Sequence[TaskResult]) -> dict[str, int]:

@@ -34,8 +34,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from looplab.evals._checkers import parse_number
-from looplab.evals._stats import Estimate, bootstrap
+from looplab.evals._stats import Estimate, TaskIndex, bootstrap_sums
 from looplab.evals._store import TaskResult
 from looplab.records import Attempt, Critique
 
@@ -49,8 +51,6 @@ __all__ = [
     "mistake_metrics_by_task",
     "propagation_metrics",
 ]
-
-Group = list[TaskResult]
 
 
 @dataclass(frozen=True)
@@ -193,10 +193,6 @@ def _reached_final(r: TaskResult) -> bool | None:
     return stated is not None and stated in corrupted
 
 
-def _share(values: list[bool]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 @dataclass
 class PropagationMetrics:
     faults_injected: int
@@ -214,6 +210,22 @@ class PropagationMetrics:
     reached_final: Estimate
 
 
+def _clean_attempts(results: Sequence[TaskResult]) -> list[tuple[int, bool, bool | None]]:
+    """(result index, wrong, flagged) of attempts that called tools and saw no fault."""
+    found = []
+    for n, r in enumerate(results):
+        t = r.trajectory
+        if t is None:
+            continue
+        verdicts = _model_verdicts(t.critiques)
+        for i, a in enumerate(t.attempts):
+            if a.tool_calls and not _faults(a) and i < len(r.grades):
+                verdict = verdicts.get(a.iteration, "absent")
+                flagged = None if verdict == "absent" else verdict == "incorrect"
+                found.append((n, not r.grades[i], flagged))
+    return found
+
+
 def propagation_metrics(results: Sequence[TaskResult]) -> PropagationMetrics | None:
     """Fault metrics, or None when the run injected no fault."""
     ok = [r for r in results if r.trajectory is not None]
@@ -224,52 +236,38 @@ def propagation_metrics(results: Sequence[TaskResult]) -> PropagationMetrics | N
                 modes[fault] += 1
     if not modes:
         return None
-    by_task: dict[str, Group] = defaultdict(list)
-    for r in ok:
-        by_task[r.task_id].append(r)
-    groups = list(by_task.values())
-
-    def events(sample: Sequence[Group]) -> list[FaultEvent]:
-        return fault_events([r for g in sample for r in g])
-
-    def clean(sample: Sequence[Group]) -> list[tuple[bool, bool | None]]:
-        """(wrong, flagged) of attempts that called tools and saw no fault."""
-        found = []
-        for g in sample:
-            for r in g:
-                verdicts = _model_verdicts(r.trajectory.critiques)  # type: ignore[union-attr]
-                for i, a in enumerate(r.trajectory.attempts):  # type: ignore[union-attr]
-                    if a.tool_calls and not _faults(a) and i < len(r.grades):
-                        verdict = verdicts.get(a.iteration, "absent")
-                        flagged = None if verdict == "absent" else verdict == "incorrect"
-                        found.append((not r.grades[i], flagged))
-        return found
-
-    def stat(fn, seed):
-        return bootstrap(groups, fn, seed=seed)
-
+    index = TaskIndex([r.task_id for r in ok])
+    events = fault_events(ok)
+    rows = np.array([index.position[e.task_id] for e in events], dtype=np.intp)
+    wrong = np.array([e.wrong for e in events], dtype=bool)
+    judged = np.array([e.flagged is not None for e in events], dtype=bool)
+    flagged = np.array([bool(e.flagged) for e in events], dtype=bool)
+    followed = np.array([e.repaired_after is not None for e in events], dtype=bool)
+    repaired = np.array([bool(e.repaired_after) for e in events], dtype=bool)
+    clean = _clean_attempts(ok)
+    clean_rows = index.of_result[[n for n, _, _ in clean]] if clean else np.zeros(0, np.intp)
+    clean_wrong = np.array([w for _, w, _ in clean], dtype=bool)
+    clean_judged = np.array([f is not None for _, _, f in clean], dtype=bool)
+    clean_flagged = np.array([bool(f) for _, _, f in clean], dtype=bool)
+    reached = [_reached_final(r) for r in ok]
+    faulted = np.array([x is not None for x in reached], dtype=bool)
+    found = bootstrap_sums(
+        {
+            "wrong_when_faulted": index.share(wrong, rows=rows),
+            "wrong_when_clean": index.share(clean_wrong, rows=clean_rows),
+            "in_answer": index.share([e.in_answer for e in events], rows=rows),
+            "flagged": index.share(flagged, wrong & judged, rows=rows),
+            "flagged_clean": index.share(clean_flagged, clean_wrong & clean_judged, clean_rows),
+            "removed": index.share(repaired, wrong & followed, rows=rows),
+            "reached_final": index.share([bool(x) for x in reached], faulted),
+        },
+        index.tasks,
+    )
     return PropagationMetrics(
         faults_injected=sum(modes.values()),
         faults_by_mode=dict(sorted(modes.items())),
-        faulted_attempts=len(fault_events(ok)),
-        wrong_when_faulted=stat(lambda s: _share([e.wrong for e in events(s)]), 31),
-        wrong_when_clean=stat(lambda s: _share([w for w, _ in clean(s)]), 32),
-        in_answer=stat(lambda s: _share([e.in_answer for e in events(s)]), 33),
-        flagged=stat(
-            lambda s: _share([e.flagged for e in events(s) if e.wrong and e.flagged is not None]),
-            34,
-        ),
-        flagged_clean=stat(lambda s: _share([f for w, f in clean(s) if w and f is not None]), 35),
-        removed=stat(
-            lambda s: _share(
-                [e.repaired_after for e in events(s) if e.wrong and e.repaired_after is not None]
-            ),
-            36,
-        ),
-        reached_final=stat(
-            lambda s: _share([x for g in s for r in g if (x := _reached_final(r)) is not None]),
-            37,
-        ),
+        faulted_attempts=len(events),
+        **found,
     )
 
 
@@ -305,58 +303,46 @@ def mistake_metrics(results: Sequence[TaskResult]) -> MistakeMetrics | None:
     ok = [r for r in results if r.trajectory is not None and "mistake_step" in r.gold]
     if not ok:
         return None
-    by_task: dict[str, Group] = defaultdict(list)
+    index = TaskIndex([r.task_id for r in ok])
+    gold, named, parsed = [], [], []
     for r in ok:
-        by_task[r.task_id].append(r)
-    groups = list(by_task.values())
-
-    def rows(sample: Sequence[Group]):
-        out = []
-        for g in sample:
-            for r in g:
-                gold, critique = _location(r)
-                named = critique.mistake_step if critique is not None else None
-                parsed = critique is not None and critique.parsed
-                out.append((gold, named, parsed, r))
-        return out
-
-    def exact(s):
-        return _share([p and n == g for g, n, p, _ in rows(s)])
-
-    def binary(s):
-        return _share([p and (n is not None) == (g is not None) for g, n, p, _ in rows(s)])
-
-    def given(s):
-        return _share([p and n == g for g, n, p, _ in rows(s) if g is not None])
-
-    def repaired(s, when=None):
-        return _share(
-            [
-                r.final_correct
-                for g, n, p, r in rows(s)
-                if g is not None and (when is None or (n == g) == when)
-            ]
-        )
-
-    def broken(s):
-        return _share([not r.final_correct for _, _, _, r in rows(s) if r.grades and r.grades[0]])
-
+        step, critique = _location(r)
+        gold.append(step)
+        named.append(critique.mistake_step if critique is not None else None)
+        parsed.append(critique is not None and critique.parsed)
+    has = np.array([g is not None for g in gold], dtype=bool)
+    exact = np.array(
+        [p and n == g for g, n, p in zip(gold, named, parsed, strict=True)], dtype=bool
+    )
+    binary = [
+        p and (n is not None) == (g is not None)
+        for g, n, p in zip(gold, named, parsed, strict=True)
+    ]
+    located = np.array([n == g for g, n in zip(gold, named, strict=True)], dtype=bool)
+    final = np.array([r.final_correct for r in ok], dtype=bool)
+    right_draft = np.array([bool(r.grades and r.grades[0]) for r in ok], dtype=bool)
+    found = bootstrap_sums(
+        {
+            "exact": index.share(exact),
+            "binary": index.share(binary),
+            "location_given_mistake": index.share(exact, has),
+            "repaired": index.share(final, has),
+            "repaired_when_located": index.share(final, has & located),
+            "repaired_when_mislocated": index.share(final, has & ~located),
+            "broken": index.share(~final, right_draft),
+        },
+        index.tasks,
+    )
     sources = {c.source for r in ok for c in r.trajectory.critiques[:1]}  # type: ignore[union-attr]
     source = {"model": "found", "oracle": "gold", "control": "random"}.get(
         next(iter(sources)) if len(sources) == 1 else "", "mixed"
     )
     return MistakeMetrics(
         traces=len(ok),
-        with_mistake=sum(r.gold["mistake_step"] is not None for r in ok),
+        with_mistake=int(has.sum()),
         unparsed=sum(1 for _, c in map(_location, ok) if c is not None and not c.parsed),
         location_source=source,
-        exact=bootstrap(groups, exact, seed=41),
-        binary=bootstrap(groups, binary, seed=42),
-        location_given_mistake=bootstrap(groups, given, seed=43),
-        repaired=bootstrap(groups, repaired, seed=44),
-        repaired_when_located=bootstrap(groups, lambda s: repaired(s, True), seed=45),
-        repaired_when_mislocated=bootstrap(groups, lambda s: repaired(s, False), seed=46),
-        broken=bootstrap(groups, broken, seed=47),
+        **found,
     )
 
 

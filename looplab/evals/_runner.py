@@ -219,11 +219,14 @@ def run_eval(
     on_interrupt: Callable[[int, int], None] | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    workers: int | None = 1,
 ) -> Path:
     """Run (or resume) an eval into ``run_dir`` and return its path.
 
     ``executor="ray"`` runs the tasks on a Ray cluster (``ray_address``, or a
-    local one); this process stays the only writer of the run directory.
+    local one); ``workers`` > 1 runs the local executor's threads in that many
+    processes (None: every core for server models, one for in-process ones).
+    This process stays the only writer of the run directory either way.
     """
     if executor not in ("local", "ray"):
         raise EvalError(f"unknown executor {executor!r}: use local or ray")
@@ -252,7 +255,15 @@ def run_eval(
 
         engine: Executor = RayExecutor(config, code=code, address=ray_address)
     else:
-        engine = LocalExecutor(config, code=code)
+        from looplab.evals._workers import ProcessExecutor, default_workers
+
+        if workers is None:
+            models = [config.model, *([config.critic_model] if config.critic_model else [])]
+            workers = default_workers(models, os.cpu_count() or 1)
+        if workers > 1 and pending:
+            engine = ProcessExecutor(config, code=code, workers=workers)
+        else:
+            engine = LocalExecutor(config, code=code)
 
     finished = total - len(pending)
     try:

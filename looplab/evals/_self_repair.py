@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from looplab.evals._stats import Estimate, bootstrap
+from looplab.evals._stats import Estimate, bootstrap_sums, ratio
 from looplab.evals._store import TaskResult
 
 __all__ = ["GridCell", "PoolProgram", "expected_cell", "pools", "self_repair_grid"]
@@ -119,16 +119,13 @@ def self_repair_grid(
             if not values:
                 continue
 
-            def mean_of(index: int):
-                return lambda sample: sum(v[index] for v in sample) / len(sample)
-
-            cells.append(
-                GridCell(
-                    n_p=n_p,
-                    n_fr=n_fr,
-                    pass_rate=bootstrap(values, mean_of(0), seed=51),
-                    tokens=bootstrap(values, mean_of(1), seed=52),
-                    tasks=len(values),
-                )
+            ones = [1.0] * len(values)
+            found = bootstrap_sums(
+                {
+                    "pass_rate": ratio([v[0] for v in values], ones),
+                    "tokens": ratio([v[1] for v in values], ones),
+                },
+                len(values),
             )
+            cells.append(GridCell(n_p=n_p, n_fr=n_fr, tasks=len(values), **found))
     return cells

@@ -33,7 +33,7 @@ from looplab.errors import EvalError
 from looplab.evals._metrics import compute_metrics
 from looplab.evals._runner import EvalConfig
 from looplab.evals._self_repair import self_repair_grid
-from looplab.evals._stats import Estimate, bootstrap
+from looplab.evals._stats import Estimate, bootstrap_sums, ratio
 from looplab.evals._store import TaskResult
 
 __all__ = [
@@ -153,16 +153,11 @@ def oracle_stopped_accuracy(results: list[TaskResult], rounds: int) -> list[Esti
     """Accuracy if ground truth had stopped each loop at its first right answer: an upper
     bound computed from the same trajectories, never a self-correction result."""
     ok = [r for r in results if r.trajectory is not None]
-
-    def at(i: int):
-        def share(sample: list[TaskResult]) -> float | None:
-            if not sample:
-                return None
-            return sum(any(r.grades[: i + 1]) for r in sample) / len(sample)
-
-        return share
-
-    return [bootstrap(ok, at(i), seed=60 + i) for i in range(rounds)]
+    ones = [1.0] * len(ok)
+    found = bootstrap_sums(
+        {i: ratio([any(r.grades[: i + 1]) for r in ok], ones) for i in range(rounds)}, len(ok)
+    )
+    return [found[i] for i in range(rounds)]
 
 
 def _self_correction_summary(arms, o: StudyOptions) -> list[StudyTable]:

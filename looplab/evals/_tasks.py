@@ -13,7 +13,6 @@ from looplab.evals._datasets import bbmistake_tasks, gsm8k_tasks
 from looplab.evals._generated import arithmetic_tasks, code_tasks
 from looplab.evals._humaneval import humaneval_tasks
 from looplab.evals._jsonl import jsonl_tasks
-from looplab.perturb import planted_tasks
 from looplab.records import Task
 
 __all__ = ["TASK_SETS", "load_tasks"]
@@ -52,6 +51,8 @@ def load_tasks(spec: str, *, limit: int | None = None) -> list[Task]:
     """The tasks a spec names, the first ``limit`` of them if given."""
     name, _, rest = spec.partition(":")
     if name == "mistakes":
+        from looplab.perturb import planted_tasks  # here: perturb pulls in the tools
+
         tasks = planted_tasks(load_tasks(rest or "arithmetic:steps=3"))
     elif name in _DATASETS:
         if not rest:

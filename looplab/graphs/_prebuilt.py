@@ -29,7 +29,6 @@ from looplab.graphs._policies import (
     StopPolicy,
 )
 from looplab.graphs._state import LoopSetup, LoopState
-from looplab.records import Critique
 
 __all__ = ["best_of_n", "critic_loop", "self_refine", "test_repair", "tool_critic"]
 
@@ -150,7 +149,7 @@ def best_of_n(setup: LoopSetup) -> Any:
         return {"critiques": [result]}
 
     def choose(state: LoopState) -> dict[str, Any]:
-        scores = [_score(c) for c in state["critiques"]]
+        scores = [c.score for c in state["critiques"]]
         chosen = max(range(len(scores)), key=lambda i: (scores[i], -i))
         emit({"node": "choose", "type": "decision", "stop_reason": "best_of_n"})
         return {"chosen": chosen, "stop_reason": "best_of_n"}
@@ -167,16 +166,6 @@ def best_of_n(setup: LoopSetup) -> Any:
     graph.add_conditional_edges("judge", more, ["sample", "choose"])
     graph.add_edge("choose", END)
     return graph.compile(checkpointer=setup.checkpointer, name="best_of_n")
-
-
-def _score(critique: Critique) -> float:
-    """How strongly a critique vouches for its attempt."""
-    confidence = critique.confidence if critique.confidence is not None else 0.5
-    if critique.verdict == "correct":
-        return 1.0 + confidence
-    if critique.verdict == "incorrect":
-        return 1.0 - confidence
-    return 0.5 if critique.verdict == "unsure" else 0.0
 
 
 test_repair.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name

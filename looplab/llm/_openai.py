@@ -12,9 +12,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from looplab.errors import (
     ConfigError,
@@ -28,12 +26,23 @@ from looplab.errors import (
 from looplab.llm._types import Completion, CompletionOptions, Message, OnText, is_continuation
 from looplab.records import Usage
 
+if TYPE_CHECKING:
+    import openai
+
 __all__ = ["MAX_STOP_SEQUENCES", "OpenAIModel"]
 
 MAX_STOP_SEQUENCES = 4
 """The OpenAI API rejects more than four stop sequences."""
 
 _OPENAI_URL = "https://api.openai.com/v1"
+
+
+def _sdk() -> Any:
+    """The openai package, imported on first use: it costs ~0.5 s, which a command that
+    reads runs (report, compare) should not pay."""
+    import openai
+
+    return openai
 
 
 class OpenAIModel:
@@ -72,8 +81,9 @@ class OpenAIModel:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
         self._schema_format = "json_schema"
-        self._client = openai.OpenAI(**kwargs)
-        self._aclient = openai.AsyncOpenAI(**kwargs)
+        sdk = _sdk()
+        self._client = sdk.OpenAI(**kwargs)
+        self._aclient = sdk.AsyncOpenAI(**kwargs)
 
     def _request(self, messages: Sequence[Message], options: CompletionOptions) -> dict[str, Any]:
         if len(options.stop) > MAX_STOP_SEQUENCES:
@@ -174,7 +184,7 @@ class OpenAIModel:
     def _create(self, request: dict[str, Any], **extra: Any) -> Any:
         try:
             return self._client.chat.completions.create(**request, **extra)
-        except openai.APIStatusError as exc:
+        except _sdk().APIStatusError as exc:
             if not self._rejects_json_schema(exc, request):
                 raise
         return self._client.chat.completions.create(**request, **extra)
@@ -182,7 +192,7 @@ class OpenAIModel:
     async def _acreate(self, request: dict[str, Any], **extra: Any) -> Any:
         try:
             return await self._aclient.chat.completions.create(**request, **extra)
-        except openai.APIStatusError as exc:
+        except _sdk().APIStatusError as exc:
             if not self._rejects_json_schema(exc, request):
                 raise
         return await self._aclient.chat.completions.create(**request, **extra)
@@ -200,7 +210,7 @@ class OpenAIModel:
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
-        where = self.base_url
+        where, openai = self.base_url, _sdk()
         try:
             yield
         except openai.AuthenticationError as exc:
