@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import pytest
 
 from looplab.tools import Browser
+from looplab.tools._browser import check_address, embedded_ipv4
 from tests.helpers.web_server import WebServer
 
 
@@ -108,6 +110,14 @@ def ssrf_urls(port: int) -> list[str]:
         f"http://[::1]:{port}/plain",
         f"http://[::ffff:127.0.0.1]:{port}/plain",
         f"http://[0:0:0:0:0:ffff:7f00:1]:{port}/plain",
+        # IPv6 forms that embed an IPv4 address are judged by the address they embed
+        f"http://[2002:7f00:1::]:{port}/plain",  # 6to4
+        "http://[2002:a00:1::1]/",  # 6to4 of 10.0.0.1
+        "http://[2002:a9fe:a9fe::]/",  # 6to4 of the metadata address
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
+        f"http://[64:ff9b::7f00:1]:{port}/plain",  # NAT64
+        "http://[64:ff9b:1:7f00:0:100::]/",  # local-use NAT64 (/48 layout)
+        f"http://[::127.0.0.1]:{port}/plain",  # IPv4-compatible
         f"http://user:secret@127.0.0.1:{port}/plain",
         f"http://0.0.0.0:{port}/plain",
         "http://169.254.169.254/latest/meta-data/",
@@ -148,6 +158,31 @@ def test_ssrf_suite_is_refused_without_an_allow_list(other_server):
             result.error,
         )
     assert other_server.hits == []
+
+
+@pytest.mark.parametrize(
+    ("address", "inner"),
+    [
+        ("2002:7f00:1::", "127.0.0.1"),
+        ("2002:c0a8:101::5", "192.168.1.1"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),
+        ("2001:0:7f00:1::1", "127.0.0.1"),  # a Teredo server address that is loopback
+        ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
+        ("64:ff9b:1:7f00:0:100::", "127.0.0.1"),
+        ("::10.0.0.1", "10.0.0.1"),
+        ("::ffff:100.64.0.1", "100.64.0.1"),
+    ],
+)
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_embed(address, inner):
+    ip = ipaddress.ip_address(address)
+    assert ipaddress.ip_address(inner) in embedded_ipv4(ip)
+    reason = check_address(ip)
+    assert reason is not None and inner in reason
+
+
+def test_public_ipv6_and_public_6to4_stay_fetchable():
+    assert check_address(ipaddress.ip_address("2606:4700:4700::1111")) is None
+    assert check_address(ipaddress.ip_address("2002:808:808::1")) is None  # 6to4 of 8.8.8.8
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from looplab.errors import LLMConnectionError
 from looplab.evals import EvalConfig, RunStore, TaskResult, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
@@ -54,14 +55,30 @@ def test_replaying_a_run_gives_identical_trajectories(tmp_path, server):
         assert [c.raw for c in a[key].critiques] == [c.raw for c in b[key].critiques]
 
 
-def test_a_failing_task_is_recorded_and_the_run_goes_on(tmp_path):
+def test_a_dead_server_fails_before_any_task_runs(tmp_path):
     bad = EvalConfig(
         tasks="arithmetic:n=3", model="openai:m@http://127.0.0.1:9/v1", max_iters=1, concurrency=2
     )
-    run = run_eval(bad, tmp_path / "run")
+    started = time.monotonic()
+    with pytest.raises(LLMConnectionError, match=r"cannot reach the model server.*127\.0\.0\.1:9"):
+        run_eval(bad, tmp_path / "run")
+    assert time.monotonic() - started < 10
+    assert not (tmp_path / "run").exists()  # no empty run directory left behind
+
+
+def test_a_failing_task_is_recorded_and_the_run_goes_on(tmp_path):
+    """The server is up but refuses every request: each task records its error."""
+    from tests.helpers.fault_server import FaultServer
+
+    with FaultServer() as server:
+        server.script.extend([("status", 400)] * 50)
+        failing = EvalConfig(
+            tasks="arithmetic:n=3", model=f"openai:m@{server.base_url}", max_iters=1
+        )
+        run = run_eval(failing, tmp_path / "run")
     results = read_results(run)
     assert len(results) == 3
-    assert all(r.error and "LLMConnectionError" in r.error for r in results)
+    assert all(r.error and "LLMServerError" in r.error for r in results)
 
 
 def test_an_existing_run_is_not_overwritten(tmp_path, server):
@@ -174,3 +191,33 @@ def test_task_result_final_correct_follows_the_chosen_attempt():
         attempts=[Attempt(iteration=0, text="a"), Attempt(iteration=1, text="b")],
     )
     assert TaskResult(task_id="x", trajectory=t, grades=[True, False]).final_correct
+
+
+def test_cli_says_in_one_line_that_the_model_server_is_dead(tmp_path):
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "looplab.cli", "eval", "--model", "openai:x@http://127.0.0.1:1/v1",
+         "--limit", "3", "--run-dir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "cannot reach the model server" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_cli_exits_non_zero_and_groups_errors_when_every_task_failed(tmp_path):
+    from tests.helpers.fault_server import FaultServer
+
+    with FaultServer() as server:
+        server.script.extend([("status", 400)] * 50)
+        done = subprocess.run(
+            [sys.executable, "-m", "looplab.cli", "eval", "--model",
+             f"openai:m@{server.base_url}", "--limit", "3", "--max-iters", "1",
+             "--run-dir", str(tmp_path / "run")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "3 of 3 tasks failed" in done.stdout and "3 × LLMServerError" in done.stdout
+    assert "no task produced a result: all 3 failed" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "3 of 3 tasks failed" in (tmp_path / "run" / "report.html").read_text()

@@ -195,6 +195,23 @@ def _run_with_progress(
         bar.stop()
     if report:
         _report(str(path))
+    _fail_if_nothing_succeeded(path)
+
+
+def _fail_if_nothing_succeeded(path) -> None:
+    """A run in which every task failed is an error (exit 2), not an empty study."""
+    from collections import Counter
+
+    from looplab.errors import EvalError
+    from looplab.evals import read_results
+
+    results = read_results(path)
+    if results and all(r.error is not None for r in results):
+        message, count = Counter(r.error for r in results).most_common(1)[0]
+        raise EvalError(
+            f"no task produced a result: all {len(results)} failed "
+            f"({count} with: {message[:200]}); see {path}"
+        )
 
 
 @app.command()

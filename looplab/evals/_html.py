@@ -24,6 +24,7 @@ from looplab.evals._report import (
     FLIP_KINDS_NOTE,
     Section,
     _pct,
+    error_lines,
     errors_table,
     fault_lines,
     mistake_lines,
@@ -247,6 +248,13 @@ def _table_html(section: Section | None) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _errors_html(m: RunMetrics) -> str:
+    lines = error_lines(m)
+    if not lines:
+        return ""
+    return '<p class="oracle">' + "<br>".join(escape(line) for line in lines) + "</p>"
+
+
 def _propagation_html(m: RunMetrics) -> str:
     """The error-propagation section (empty when there is nothing to show)."""
     parts = []
@@ -321,7 +329,7 @@ def write_html(
 <p><b>final accuracy {_pct(m.final_accuracy)}</b> · repair rate {_pct(m.repair_rate)} ·
 damage rate {_pct(m.damage_rate)} · tokens {m.total_tokens:,}
 (per solved task: {f"{m.tokens_per_solved:,.0f}" if m.tokens_per_solved else "n/a"})</p>
-<p class="muted">95% bootstrap confidence intervals over tasks in brackets.</p>
+{_errors_html(m)}<p class="muted">95% bootstrap confidence intervals over tasks in brackets.</p>
 <div class="plots">{"".join(svgs.values())}</div>
 <h2>accuracy per iteration</h2><table><tr><th>iteration</th><th>accuracy</th></tr>{rows}</table>
 <h2>flips</h2><table><tr><th></th>{"".join(f"<th>{_FLIP_NAMES[k]}</th>" for k in FLIPS)}</tr>

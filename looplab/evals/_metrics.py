@@ -288,6 +288,8 @@ class RunMetrics:
     """For a counterfactual fork: the iteration it branches at."""
     calls_by_server: dict[str, int] = field(default_factory=dict)
     """Model calls per server, for models spread over several servers."""
+    error_messages: dict[str, int] = field(default_factory=dict)
+    """Failed tasks grouped by their error message, most frequent first."""
 
 
 def _tool_use(results: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
@@ -414,6 +416,9 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         perturbations=_perturbations(ok),
         forked_at=next((r.trajectory.forked_at for r in ok), None),
         calls_by_server=dict(sorted(by_server.items())),
+        error_messages=dict(
+            Counter(r.error for r in results if r.error is not None).most_common()
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from looplab.evals._metrics import FLIPS, RunMetrics
@@ -46,6 +47,8 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
         if m.forked_at is not None:
             parts.append(f"a fork: iterations before {m.forked_at} are the parent's")
         console.print("[bold yellow]PERTURBED:[/bold yellow] " + " · ".join(parts), highlight=False)
+    for line in error_lines(m):
+        console.print(f"[bold red]{escape(line)}[/bold red]", highlight=False)
     console.print("95% bootstrap confidence intervals over tasks in brackets.", style="dim")
 
     accuracy = Table(title="accuracy per iteration (a stopped loop keeps its last answer)")
@@ -148,6 +151,18 @@ def perturbed_summary(m: RunMetrics) -> str | None:
     if m.forked_at is not None:
         parts.append(f"a fork: iterations before {m.forked_at} are the parent's")
     return " · ".join(parts)
+
+
+def error_lines(m: RunMetrics, most: int = 5) -> list[str]:
+    """Failed tasks grouped by message, with counts (empty when none failed)."""
+    if not m.errors:
+        return []
+    lines = [f"{m.errors} of {m.results} tasks failed:"]
+    for message, count in list(m.error_messages.items())[:most]:
+        lines.append(f"  {count} × {message[:300]}")
+    if len(m.error_messages) > most:
+        lines.append(f"  ... and {len(m.error_messages) - most} other messages")
+    return lines
 
 
 def errors_table(m: RunMetrics) -> Section | None:

@@ -34,6 +34,7 @@ from looplab.llm import (
     ChatModel,
     RecordingModel,
     ReplayThenLive,
+    check_reachable,
     collect_recording,
 )
 from looplab.perturb import FeedbackSpec, parse_fault_specs, plausible_wrong_answer, with_faults
@@ -239,6 +240,10 @@ def run_eval(
     parents: dict[tuple[str, int], Trajectory] = {}
     if config.fork is not None:
         tasks, parents = _fork_parents(config, tasks)
+    if config.fork is None:  # a fork may be answered from its parent's recording alone
+        for spec in (config.model, config.critic_model):
+            if spec is not None:
+                check_reachable(spec)  # a dead server: one error now, not N failed tasks
     if not resume:
         store.create(config.model_dump(), task_count=len(tasks))
     done = store.done_keys()

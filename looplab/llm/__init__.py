@@ -17,7 +17,7 @@ from looplab.llm._replay import (
     collect_recording,
     request_key,
 )
-from looplab.llm._spec import ModelSpec, load_model, parse_model_spec
+from looplab.llm._spec import ModelSpec, check_reachable, load_model, parse_model_spec
 from looplab.llm._structured import (
     Structured,
     StructuredOutputError,
@@ -65,6 +65,7 @@ __all__ = [
     "request_key",
     # specs
     "ModelSpec",
+    "check_reachable",
     "load_model",
     "parse_model_spec",
 ]

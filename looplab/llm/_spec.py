@@ -21,12 +21,13 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
-from looplab.errors import ModelSpecError
+from looplab.errors import LLMConnectionError, ModelSpecError
 from looplab.llm._types import ChatModel
 
-__all__ = ["ModelSpec", "load_model", "parse_model_spec"]
+__all__ = ["ModelSpec", "check_reachable", "load_model", "parse_model_spec"]
 
 _KINDS = ("local", "gguf", "openai", "replay")
+_OPENAI_URL = "https://api.openai.com/v1"
 
 
 class ModelSpec(BaseModel):
@@ -86,6 +87,37 @@ def parse_model_spec(spec: str) -> ModelSpec:
                 "e.g. openai:MODEL@http://127.0.0.1:8000/v1 (several: URL1,URL2)"
             )
     return ModelSpec(kind="openai", target=model, base_url=base_url or None)
+
+
+def check_reachable(spec: str | ModelSpec, *, timeout_s: float = 5.0) -> None:
+    """Raise ``LLMConnectionError`` in seconds when no server of an ``openai`` spec accepts
+    a connection, so a run against a dead server fails before it launches any task.
+
+    Only a TCP connection is tried: whether the server then answers well is each
+    request's business (with retries), but "nothing listens there" is known at once.
+    A pool is reachable when any of its servers is. Other specs need no server.
+    """
+    parsed = spec if isinstance(spec, ModelSpec) else parse_model_spec(spec)
+    if parsed.kind != "openai":
+        return
+    import os
+    import socket
+
+    urls = (parsed.base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_URL).split(",")
+    problems = []
+    for url in urls:
+        address = urlparse(url)
+        port = address.port or (443 if address.scheme == "https" else 80)
+        try:
+            socket.create_connection((address.hostname, port), timeout=timeout_s).close()
+            return
+        except OSError as exc:
+            problems.append(f"{url} ({exc.strerror or type(exc).__name__})")
+    raise LLMConnectionError(
+        f"cannot reach the model server{'s' if len(urls) > 1 else ''} of {parsed}: "
+        + ", ".join(problems)
+        + "; is the server running and the URL right?"
+    )
 
 
 def load_model(spec: str | ModelSpec) -> ChatModel:

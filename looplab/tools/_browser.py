@@ -37,7 +37,7 @@ from looplab.errors import ToolError
 from looplab.tools._html import html_to_text
 from looplab.tools._protocol import TextTool, ToolExample
 
-__all__ = ["Browser", "check_address"]
+__all__ = ["Browser", "check_address", "embedded_ipv4"]
 
 Resolver = Callable[[str, int], list[str]]
 """Host and port -> the IP addresses it resolves to."""
@@ -54,10 +54,34 @@ def _system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def check_address(ip: _IPAddress) -> str | None:
-    """Why ``ip`` may not be fetched, or None if it is a public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+"""The well-known NAT64 prefix (RFC 6052): the last 32 bits are an IPv4 address."""
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+"""Local-use NAT64 (RFC 8215): with a /48 prefix the IPv4 address sits in bits 48-63 and 72-87."""
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+"""Deprecated IPv4-compatible addresses ``::a.b.c.d`` (``::`` and ``::1`` are not)."""
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address that ``ip`` carries and that a router or translator may deliver to:
+    IPv4-mapped, 6to4, Teredo (server and client), NAT64 and IPv4-compatible forms."""
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    value = int(ip)
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and value > 1):
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:
+        high, low = (value >> 64) & 0xFFFF, (value >> 40) & 0xFFFF
+        found.append(ipaddress.IPv4Address(high << 16 | low))
+    return found
+
+
+def _check_one(ip: _IPAddress) -> str | None:
     for attribute, label in (
         ("is_loopback", "a loopback"),
         ("is_unspecified", "an unspecified"),
@@ -71,6 +95,21 @@ def check_address(ip: _IPAddress) -> str | None:
     if not ip.is_global:
         return f"a non-public address ({ip})"
     return None
+
+
+def check_address(ip: _IPAddress) -> str | None:
+    """Why ``ip`` may not be fetched, or None if it is a public address.
+
+    An IPv6 address that embeds an IPv4 one is judged by both: ``2002:7f00:1::``
+    (6to4) reaches 127.0.0.1 on a host with a 6to4 route, whatever Python says
+    of the IPv6 address itself.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(ip):
+            reason = _check_one(inner)
+            if reason is not None:
+                return f"{reason[: reason.index(' (')]} inside {ip} ({inner})"
+    return _check_one(ip)
 
 
 @dataclass(frozen=True)
