@@ -221,3 +221,44 @@ def test_cli_exits_non_zero_and_groups_errors_when_every_task_failed(tmp_path):
     assert "no task produced a result: all 3 failed" in done.stderr
     assert "Traceback" not in done.stderr
     assert "3 of 3 tasks failed" in (tmp_path / "run" / "report.html").read_text()
+
+
+def _timeless(result: TaskResult) -> dict:
+    """A result without its wall-clock fields (the only ones a replay may change)."""
+    data = result.model_dump()
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("latency_s", "ms")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(data)
+
+
+def test_worker_processes_give_the_same_results_and_recording(tmp_path, server):
+    threads = run_eval(config(server, tasks="arithmetic:n=16", concurrency=4), tmp_path / "t")
+    processes = run_eval(
+        config(server, tasks="arithmetic:n=16", concurrency=4), tmp_path / "p", workers=2
+    )
+    a = {r.task_id: _timeless(r) for r in read_results(threads)}
+    b = {r.task_id: _timeless(r) for r in read_results(processes)}
+    assert a == b
+    results = read_results(processes)
+    recorded = (processes / "completions.jsonl").read_text().splitlines()
+    assert len(recorded) == sum(r.trajectory.usage.calls for r in results)
+
+    # a replay of the processes' run, itself on processes: the same trajectories
+    replay = config(server, tasks="arithmetic:n=16", concurrency=4, model=f"replay:{processes}")
+    replayed = run_eval(replay, tmp_path / "r", workers=2)
+    assert {r.task_id: _timeless(r) for r in read_results(replayed)} == b
+
+
+def test_default_workers_use_every_core_only_for_server_models():
+    from looplab.evals._workers import default_workers
+
+    assert default_workers(["openai:m@http://h/v1"], 8) == 8
+    assert default_workers(["replay:runs/x"], 2) == 2
+    assert default_workers(["local"], 8) == 1
+    assert default_workers(["openai:m", "gguf:/models/x.gguf"], 8) == 1

@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -60,6 +61,8 @@ def _exit_with_parent() -> None:
 
 def _worker_main(config_json: str, code: bool, threads: int, jobs: Any, results: Any) -> None:
     """A spawned worker process: its own TaskRunner, ``threads`` threads serving the queue."""
+    # Ctrl-C reaches the whole process group: the driver handles it (and kills us)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     runner = TaskRunner(EvalConfig.model_validate_json(config_json), code=code)
     pool = [

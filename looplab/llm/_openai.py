@@ -9,6 +9,7 @@ looplab's error tree here, at the boundary.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -81,9 +82,19 @@ class OpenAIModel:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
         self._schema_format = "json_schema"
-        sdk = _sdk()
-        self._client = sdk.OpenAI(**kwargs)
-        self._aclient = sdk.AsyncOpenAI(**kwargs)
+        self._kwargs = kwargs
+        self._local = threading.local()
+        self._aclient = _sdk().AsyncOpenAI(**kwargs)
+
+    @property
+    def _client(self) -> Any:
+        """This thread's client. One shared sync client makes every thread of an eval wait
+        on its connection pool's lock (py-spy: half the samples at concurrency 32); a
+        client per thread has its own pool and no lock to share."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = _sdk().OpenAI(**self._kwargs)
+        return client
 
     def _request(self, messages: Sequence[Message], options: CompletionOptions) -> dict[str, Any]:
         if len(options.stop) > MAX_STOP_SEQUENCES:

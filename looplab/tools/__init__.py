@@ -7,14 +7,32 @@ convention (``<<17*23=391>>``); the decode loop that runs them
 lives in ``looplab.agents``.
 """
 
-from looplab.tools._browser import Browser, check_address
+from importlib import import_module
+from typing import Any
+
 from looplab.tools._builtin import BUILTIN_TOOLS, make_tools
-from looplab.tools._calculator import Calculator
 from looplab.tools._gsm8k_syntax import SYNTAXES, Gsm8kSyntax, make_syntax
 from looplab.tools._prompt import example_turns, tool_system_prompt
 from looplab.tools._protocol import TextTool, Tool, ToolExample, ToolRegistry, ToolResult
-from looplab.tools._python import PythonTool
 from looplab.tools._syntax import CallMatch, TagSyntax, ToolSyntax, strip_fences
+
+_LAZY = {
+    "Browser": "_browser",
+    "check_address": "_browser",
+    "Calculator": "_calculator",
+    "PythonTool": "_python",
+}
+"""The tools themselves load on first use (sympy, httpx and the sandbox are not free)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'looplab.tools' has no attribute {name!r}")
+    value = getattr(import_module(f"looplab.tools.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     # protocol

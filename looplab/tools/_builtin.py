@@ -5,17 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from looplab.errors import ConfigError
-from looplab.tools._browser import Browser
-from looplab.tools._calculator import Calculator
 from looplab.tools._protocol import Tool, ToolRegistry
-from looplab.tools._python import PythonTool
 
 __all__ = ["BUILTIN_TOOLS", "make_tools"]
 
+
+# Each tool's module is imported when the tool is made: the calculator's sympy alone
+# costs ~0.3 s, which a run that uses no calculator should not pay at start-up.
+def _calculator() -> Tool:
+    from looplab.tools._calculator import Calculator
+
+    return Calculator()
+
+
+def _python() -> Tool:
+    from looplab.tools._python import PythonTool
+
+    return PythonTool()
+
+
+def _browser() -> Tool:
+    from looplab.tools._browser import Browser
+
+    return Browser()
+
+
 BUILTIN_TOOLS: dict[str, Callable[[], Tool]] = {
-    "calc": Calculator,
-    "python": PythonTool,
-    "browse": Browser,
+    "calc": _calculator,
+    "python": _python,
+    "browse": _browser,
 }
 """Name -> factory of every tool looplab ships."""
 
