@@ -37,8 +37,8 @@ def _check_llama_cpp() -> Check:
             "llama.cpp build",
             False,
             f"{version} is built with OpenMP: ~5x slower when called from threads (evals)",
-            "pip cache remove llama_cpp_python; CMAKE_ARGS=-DGGML_OPENMP=OFF pip install "
-            "--force-reinstall --no-deps llama-cpp-python",
+            "pip cache remove llama_cpp_python, then reinstall with the CMAKE_ARGS of "
+            "README's set-up commands",
         )
     return Check("llama.cpp backend", True, version, required=True)
 

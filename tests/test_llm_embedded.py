@@ -109,3 +109,14 @@ def test_loaded_once_and_safe_under_concurrent_tasks(embedded_model):
 
     results = asyncio.run(many())
     assert [r.text for r in results] == [alone] * 4
+
+
+def test_greedy_answer_does_not_depend_on_the_request_before(embedded_model):
+    """llama.cpp's prefix cache must not change a greedy answer: runs at any concurrency
+    and in any task order give the same text for the same request."""
+    options = CompletionOptions(max_tokens=12)
+    first = embedded_model.complete(USER, options).text
+    same = embedded_model.complete(USER, options).text
+    embedded_model.complete([Message(role="user", content="Name three animals.")], options)
+    after_other = embedded_model.complete(USER, options).text
+    assert first == same == after_other

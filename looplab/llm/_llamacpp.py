@@ -166,11 +166,14 @@ class LlamaCppModel:
             top_p=options.top_p,
             stop=list(options.stop) or None,
             seed=options.seed,
+            grammar=self._grammar(options.json_schema),
         )
         with self._lock:
-            # llama.cpp's grammar compiler is not safe beside a decode in another thread
-            # (it segfaulted with llama-cpp-python 0.3.36): build it under the model's lock.
-            kwargs["grammar"] = self._grammar(options.json_schema)
+            # Greedy output must not depend on the request before: llama.cpp reuses the
+            # cached prefix of the previous prompt, and evaluating the rest in other
+            # batches changes the logits' rounding -- enough to change a small model's
+            # greedy answer (seen with 0.3.35). So every prompt is evaluated whole.
+            self.llama.reset()
             started = time.perf_counter()
             if on_text is None:
                 out = self.llama.create_completion(**kwargs)
