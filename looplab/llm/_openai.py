@@ -194,19 +194,33 @@ class OpenAIModel:
 
     def _create(self, request: dict[str, Any], **extra: Any) -> Any:
         try:
-            return self._client.chat.completions.create(**request, **extra)
+            return self._send(self._client, request, extra)
         except _sdk().APIStatusError as exc:
             if not self._rejects_json_schema(exc, request):
                 raise
-        return self._client.chat.completions.create(**request, **extra)
+        return self._send(self._client, request, extra)
 
     async def _acreate(self, request: dict[str, Any], **extra: Any) -> Any:
         try:
-            return await self._aclient.chat.completions.create(**request, **extra)
+            return await self._send(self._aclient, request, extra)
         except _sdk().APIStatusError as exc:
             if not self._rejects_json_schema(exc, request):
                 raise
-        return await self._aclient.chat.completions.create(**request, **extra)
+        return await self._send(self._aclient, request, extra)
+
+    @staticmethod
+    def _send(client: Any, request: dict[str, Any], extra: dict[str, Any]) -> Any:
+        """One chat completion. Without streaming, the request is posted as the JSON it
+        already is (``client.post``, the SDK's way to call any endpoint: same retries,
+        errors and parsing): ``chat.completions.create`` would first walk every message
+        through its TypedDict transform, ~20% of the runner's CPU (py-spy)."""
+        if extra:
+            return client.chat.completions.create(**request, **extra)
+        from openai.types.chat import ChatCompletion
+
+        body = {k: v for k, v in request.items() if k != "extra_body"}
+        body.update(request.get("extra_body", {}))
+        return client.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
     def _from_response(self, response: Any, latency: float) -> Completion:
         if not response.choices:
