@@ -8,9 +8,10 @@
    that answers after a fixed delay (0.2 s), at concurrency 32, 128 and 512:
    first the floor -- the bare async openai SDK, no framework, the same
    server and concurrency -- then looplab (self_refine, 2 rounds, the default
-   workers). Model calls per second in the steady state, as a fraction of the
-   ideal (concurrency / delay) and of the floor, and CPU per model call
-   (looplab: this process and its worker processes, not the server).
+   workers). Model calls per second and CPU per model call, both from the
+   first completed call (or result) to the last, as a fraction of the ideal
+   (concurrency / delay) and of the floor (looplab's CPU: this process and its
+   worker processes, read from /proc; never the server's).
 3. Memory: 10,000 tasks against the instant server; resident memory after
    1,000 and after 10,000 tasks, and the growth per task between them.
 4. Start-up: `looplab --help`, and the time from launching `looplab eval` to
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -80,9 +80,32 @@ def _server(delay: float, *extra: str) -> tuple[subprocess.Popen, str]:
     return server, server.stdout.readline().strip()
 
 
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _tree_cpu(exclude: set[int]) -> float:
+    """CPU seconds of this process and its live children (worker processes), less
+    ``exclude`` (the server): read at two moments, the difference is steady-state work."""
+    me = os.getpid()
+    total = _process_cpu(me)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) not in exclude:
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == me:
+                total += (int(stat[11]) + int(stat[12])) / _TICK
+    return total
 
 
 def _steady(stamps: list[float], calls_per_stamp: float) -> float:
@@ -91,14 +114,16 @@ def _steady(stamps: list[float], calls_per_stamp: float) -> float:
 
 
 def floor(url: str, concurrency: int, calls_each: int) -> tuple[float, float]:
-    """The bare async openai SDK: (calls per second, CPU ms per call)."""
+    """The bare async openai SDK: (calls per second, CPU ms per call), both measured from
+    the first completed call to the last."""
     import asyncio
 
     import openai
 
-    async def main() -> list[float]:
+    async def main() -> tuple[list[float], list[float]]:
         client = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0)
         stamps: list[float] = []
+        cpu: list[float] = []
 
         async def worker(n: int) -> None:
             for k in range(calls_each):
@@ -109,20 +134,31 @@ def floor(url: str, concurrency: int, calls_each: int) -> tuple[float, float]:
                     temperature=0.0,
                 )
                 stamps.append(time.perf_counter())
+                if len(stamps) == 1:
+                    cpu.append(time.process_time())
 
         await asyncio.gather(*(worker(n) for n in range(concurrency)))
+        cpu.append(time.process_time())
         await client.close()
-        return stamps
+        return stamps, cpu
 
-    cpu = _cpu(resource.RUSAGE_SELF)
-    stamps = asyncio.run(main())
-    cpu = _cpu(resource.RUSAGE_SELF) - cpu
-    return _steady(stamps, 1), cpu / len(stamps) * 1000
+    stamps, cpu = asyncio.run(main())
+    return _steady(stamps, 1), (cpu[1] - cpu[0]) / (len(stamps) - 1) * 1000
 
 
-def looplab_run(tmp: Path, url: str, concurrency: int, tasks: int) -> tuple[float, float]:
-    """looplab's runner with its default workers: (calls per second, CPU ms per call)."""
+def looplab_run(
+    tmp: Path, url: str, server_pid: int, concurrency: int, tasks: int
+) -> tuple[float, float]:
+    """looplab's runner with its default workers: (calls per second, CPU ms per call) from
+    its first result to its last, the driver and worker processes together."""
     stamps: list[float] = []
+    cpu: list[float] = []
+
+    def progress(result, done, total):
+        stamps.append(time.perf_counter())
+        if done in (1, total):
+            cpu.append(_tree_cpu({server_pid}))
+
     config = EvalConfig(
         tasks=f"arithmetic:n={tasks}",
         model=f"openai:fake@{url}",
@@ -130,18 +166,12 @@ def looplab_run(tmp: Path, url: str, concurrency: int, tasks: int) -> tuple[floa
         max_iters=2,
         concurrency=concurrency,
     )
-    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
-    run = run_eval(
-        config,
-        tmp / f"throughput-{concurrency}",
-        workers=None,
-        progress=lambda *_: stamps.append(time.perf_counter()),
-    )
-    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu  # workers joined
+    run = run_eval(config, tmp / f"throughput-{concurrency}", workers=None, progress=progress)
     results = read_results(run)
-    calls = sum(r.trajectory.usage.calls for r in results)
     assert all(r.error is None for r in results), results[0].error
-    return _steady(stamps, calls / len(results)), cpu / calls * 1000
+    per_result = sum(r.trajectory.usage.calls for r in results) / len(results)
+    calls_between = per_result * (len(results) - 1)
+    return _steady(stamps, per_result), (cpu[1] - cpu[0]) / calls_between * 1000
 
 
 def throughput(tmp: Path, delay: float) -> None:
@@ -153,13 +183,13 @@ def throughput(tmp: Path, delay: float) -> None:
         ideal = concurrency / delay
         server, url = _server(delay)
         try:
-            floor_rate, floor_cpu = floor(url, concurrency, calls_each=8)
+            floor_rate, floor_cpu = floor(url, concurrency, calls_each=20)
         finally:
             server.terminate()
             server.wait()
         server, url = _server(delay)
         try:
-            rate, cpu = looplab_run(tmp, url, concurrency, tasks=concurrency * 3)
+            rate, cpu = looplab_run(tmp, url, server.pid, concurrency, tasks=concurrency * 8)
         finally:
             server.terminate()
             server.wait()
@@ -231,13 +261,19 @@ def main() -> None:
     parser.add_argument("--overhead-tasks", type=int, default=300)
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--memory-tasks", type=int, default=10_000)
+    parser.add_argument("--parts", default="startup,overhead,throughput,memory")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
-        startup(tmp)
-        overhead(tmp, args.overhead_tasks)
-        throughput(tmp, args.delay)
-        memory(tmp, args.memory_tasks)
+        if "startup" in parts:
+            startup(tmp)
+        if "overhead" in parts:
+            overhead(tmp, args.overhead_tasks)
+        if "throughput" in parts:
+            throughput(tmp, args.delay)
+        if "memory" in parts:
+            memory(tmp, args.memory_tasks)
 
 
 if __name__ == "__main__":

@@ -226,3 +226,49 @@ def test_allow_list_entries_are_validated():
 
     with pytest.raises(ToolError, match="bad allow-list entry"):
         Browser(allow=["not-an-ip"])
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_gzip_is_read_and_a_gzip_bomb_costs_no_more_than_the_cap(server):
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], max_bytes=100_000)
+    honest = tool.run(f"{server.url}/gzip")
+    assert honest.ok and "compressed but honest text" in honest.output
+    before = _peak_rss_mb()
+    bomb = tool.run(f"{server.url}/bomb")  # 1 GiB once decompressed
+    assert bomb.ok and "only the first 100000 bytes" in bomb.output
+    assert _peak_rss_mb() - before < 100  # never the gigabyte
+    double = tool.run(f"{server.url}/double-bomb")
+    assert not double.ok and "only gzip and deflate are read" in double.error
+
+
+def test_an_endless_chunked_body_stops_at_the_cap(server):
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], max_bytes=500_000, total_timeout_s=5)
+    started = time.monotonic()
+    result = tool.run(f"{server.url}/endless")
+    assert result.ok and "only the first 500000 bytes" in result.output
+    assert time.monotonic() - started < 5
+
+
+def test_huge_headers_are_refused_cleanly(server):
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"])
+    result = tool.run(f"{server.url}/huge-headers")  # 400 KB of headers
+    assert not result.ok and result.error.startswith(("cannot connect", "the page could not"))
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://127.0.0.1:{other}/plain", "http://10.0.0.1/", "ftp://127.0.0.1:{server}/",
+     "http://[::ffff:127.0.0.1]:{other}/plain", "http://[2002:7f00:1::]:{other}/plain"],
+)  # fmt: skip
+def test_an_allowed_server_cannot_redirect_elsewhere(server, other_server, target):
+    """Allowing one local server allows that host and port only, hop by hop."""
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"])
+    location = target.format(other=other_server.port, server=server.port)
+    result = tool.run(f"{server.url}/to?url={location}")
+    assert not result.ok and result.error.startswith(("refused:", "only http and https"))
+    assert other_server.hits == []

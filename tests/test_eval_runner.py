@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from looplab.errors import LLMConnectionError
+from looplab.errors import EvalError, LLMConnectionError
 from looplab.evals import EvalConfig, RunStore, TaskResult, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
@@ -262,3 +263,46 @@ def test_default_workers_use_every_core_only_for_server_models():
     assert default_workers(["replay:runs/x"], 2) == 2
     assert default_workers(["local"], 8) == 1
     assert default_workers(["openai:m", "gguf:/models/x.gguf"], 8) == 1
+
+
+def _spawned_workers() -> list[int]:
+    """Worker processes this test process spawned (multiprocessing's spawn_main)."""
+    from pathlib import Path
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == os.getpid() and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_process_that_dies_stops_the_run_and_resume_finishes_it(tmp_path, server):
+    killed = []
+
+    def progress(result, done, total):
+        if done >= 50 and not killed:  # the worker is busy by now: tasks in flight are lost
+            workers = _spawned_workers()
+            assert workers, "the run has no worker process to kill"
+            os.kill(workers[0], signal.SIGKILL)
+            killed.append(workers[0])
+
+    run = tmp_path / "run"
+    with pytest.raises(EvalError, match=r"worker process died.*--resume"):
+        run_eval(
+            config(server, tasks="arithmetic:n=200", concurrency=8),
+            run,
+            workers=2,
+            progress=progress,
+        )
+    saved = read_results(run)
+    assert 1 <= len(saved) < 200
+    run_eval(None, run, resume=True, workers=2)
+    keys = [(r.task_id, r.sample) for r in read_results(run)]
+    assert len(keys) == 200 and len(set(keys)) == 200

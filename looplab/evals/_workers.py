@@ -47,7 +47,10 @@ def default_workers(model_specs: list[str], cores: int) -> int:
 def _serve(runner: TaskRunner, jobs: Any, results: Any) -> None:
     """A worker thread: run jobs until the None that says stop."""
     while True:
-        job = jobs.get()
+        try:
+            job = jobs.get()
+        except (OSError, EOFError, ValueError):  # the queue closed under us: the run ended
+            return
         if job is None:
             return
         results.put(runner.run(*job))

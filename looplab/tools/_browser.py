@@ -28,8 +28,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -112,6 +114,20 @@ def check_address(ip: _IPAddress) -> str | None:
     return _check_one(ip)
 
 
+def _decoder(content_encoding: str) -> Any:
+    """A bounded decompressor for the one encoding asked for (``Accept-Encoding``)."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise ToolError(
+        f"the page is sent as {content_encoding[:40]!r}: only gzip and deflate are read"
+    )
+
+
 @dataclass(frozen=True)
 class _Allowed:
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -174,7 +190,11 @@ class Browser(TextTool):
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would bypass the address check
-            headers={"user-agent": user_agent, "accept": "text/html,text/plain;q=0.9,*/*;q=0.1"},
+            headers={
+                "user-agent": user_agent,
+                "accept": "text/html,text/plain;q=0.9,*/*;q=0.1",
+                "accept-encoding": "gzip, deflate",  # the ones _read decompresses, bounded
+            },
         )
 
     def call(self, text: str) -> str:
@@ -242,10 +262,19 @@ class Browser(TextTool):
         return self._render(str(target.url), content_type, body, cut, response.encoding)
 
     def _read(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+        """The body, at most ``max_bytes`` of it *after* decompression.
+
+        Raw bytes are decompressed here, each step bounded by what the cap still
+        allows: a gzip bomb (a few KB that expand to gigabytes) costs at most
+        ``max_bytes`` of memory. httpx's own decoders expand a whole chunk at once.
+        """
+        decoder = _decoder(response.headers.get("content-encoding", ""))
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_bytes():
+            for raw in response.iter_raw():
+                room = self.max_bytes - size + 1
+                chunk = raw if decoder is None else decoder.decompress(raw, room)
                 chunks.append(chunk)
                 size += len(chunk)
                 if size >= self.max_bytes:
@@ -256,6 +285,8 @@ class Browser(TextTool):
             raise ToolError("the server stopped sending the page (read timeout)") from exc
         except httpx.HTTPError as exc:
             raise ToolError(f"the page could not be read: {type(exc).__name__}") from exc
+        except zlib.error as exc:
+            raise ToolError(f"the page's compressed body is corrupt: {exc}") from exc
         return b"".join(chunks), False
 
     def _render(

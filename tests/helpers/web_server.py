@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 PAGES = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
+
+
+def _gzip_of_spaces(size: int) -> bytes:
+    """gzip of ``size`` spaces, streamed (the spaces never exist in memory at once)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1 << 20)
+    parts = [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join(parts) + packer.flush()
+
+
+@functools.cache
+def _bombs() -> tuple[bytes, bytes]:
+    """A gzip bomb (1 GiB of spaces in ~1 MB) and the gzip of it (~2 KB); made on first use."""
+    bomb = _gzip_of_spaces(1 << 30)
+    return bomb, gzip.compress(bomb, 9)
 
 
 class WebServer:
@@ -47,6 +65,30 @@ class WebServer:
                     elif route == "/slow":
                         time.sleep(3)
                         self._send(200, "text/plain", b"finally")
+                    elif route == "/bomb":  # 1 GB of spaces in ~1 MB of gzip
+                        self._send(200, "text/plain", _bombs()[0], {"content-encoding": "gzip"})
+                    elif route == "/double-bomb":  # gzip of a gzip bomb: 1 GB in ~5 KB
+                        self._send(
+                            200, "text/plain", _bombs()[1], {"content-encoding": "gzip, gzip"}
+                        )
+                    elif route == "/gzip":
+                        body = gzip.compress(b"compressed but honest text")
+                        self._send(200, "text/plain", body, {"content-encoding": "gzip"})
+                    elif route == "/endless":  # chunked, never ends
+                        self.send_response(200)
+                        self.send_header("content-type", "text/plain")
+                        self.send_header("transfer-encoding", "chunked")
+                        self.end_headers()
+                        chunk = b"y" * 65536
+                        while True:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    elif route == "/huge-headers":
+                        self.send_response(200)
+                        for n in range(2000):
+                            self.send_header(f"x-filler-{n}", "z" * 200)
+                        self.send_header("content-length", "2")
+                        self.end_headers()
+                        self.wfile.write(b"ok")
                     elif route == "/drip":
                         self.send_response(200)
                         self.send_header("content-type", "text/plain")
@@ -60,9 +102,11 @@ class WebServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def _send(self, code, content_type, body):
+            def _send(self, code, content_type, body, headers=None):
                 self.send_response(code)
                 self.send_header("content-type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
