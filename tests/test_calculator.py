@@ -103,7 +103,9 @@ HOSTILE = [
     "1 = 2 = 3",
     "print(1)",
     "f'{1}'",
-    "x**5 - x + 1 = 0",  # sympy cannot solve it in time: killed at the timeout
+    # sympy needs ~5 s for it here (the quintic x**5 - x + 1 took 0.89 s of the 0.9 s
+    # bound: too close to fail reliably): killed at the timeout
+    "x**9 - 7*x**4 + 3*x - 11 = 0",
     "\x00\x01",
     "",
 ]
@@ -127,7 +129,7 @@ def test_nothing_was_executed():
 
 
 def test_calculator_keeps_working_after_a_timeout(calc):
-    assert not calc.run("x**5 - x + 1 = 0").ok
+    assert not calc.run("x**9 - 7*x**4 + 3*x - 11 = 0").ok
     started = time.perf_counter()
     assert calc.run("6*7").output == "42"
     assert time.perf_counter() - started < 1.0  # the warm spare took over
@@ -138,4 +140,4 @@ def test_errors_are_clear(calc):
     assert calc.run("factorial(10**9)").error == "factorial argument too large (at most 1000)"
     assert calc.run("__import__('os')").error == "unknown function '__import__'"
     assert calc.run("1/0").error == "undefined result (division by zero?)"
-    assert "took longer than 0.9 s" in calc.run("x**5 - x + 1 = 0").error
+    assert "took longer than 0.9 s" in calc.run("x**9 - 7*x**4 + 3*x - 11 = 0").error
