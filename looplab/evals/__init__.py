@@ -12,8 +12,7 @@ for the report's (matplotlib).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from looplab._lazy import lazy_exports
 
 _EXPORTS = {
     "Grade": "_checkers",
@@ -62,19 +61,6 @@ _EXPORTS = {
     "load_tasks": "_tasks",
 }
 """Public name -> the private module that defines it."""
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'looplab.evals' has no attribute {name!r}")
-    value = getattr(import_module(f"looplab.evals.{module}"), name)
-    globals()[name] = value  # the next access is a plain lookup
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 __all__ = [
@@ -128,3 +114,5 @@ __all__ = [
     "write_csv",
     "write_report",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -416,9 +416,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         perturbations=_perturbations(ok),
         forked_at=next((r.trajectory.forked_at for r in ok), None),
         calls_by_server=dict(sorted(by_server.items())),
-        error_messages=dict(
-            Counter(r.error for r in results if r.error is not None).most_common()
-        ),
+        error_messages=dict(Counter(r.error for r in results if r.error is not None).most_common()),
     )
 
 

@@ -7,9 +7,7 @@ convention (``<<17*23=391>>``); the decode loop that runs them
 lives in ``looplab.agents``.
 """
 
-from importlib import import_module
-from typing import Any
-
+from looplab._lazy import lazy_exports
 from looplab.tools._builtin import BUILTIN_TOOLS, make_tools
 from looplab.tools._gsm8k_syntax import SYNTAXES, Gsm8kSyntax, make_syntax
 from looplab.tools._prompt import example_turns, tool_system_prompt
@@ -23,15 +21,6 @@ _LAZY = {
     "PythonTool": "_python",
 }
 """The tools themselves load on first use (sympy, httpx and the sandbox are not free)."""
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'looplab.tools' has no attribute {name!r}")
-    value = getattr(import_module(f"looplab.tools.{module}"), name)
-    globals()[name] = value
-    return value
 
 
 __all__ = [
@@ -59,3 +48,5 @@ __all__ = [
     "PythonTool",
     "check_address",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
