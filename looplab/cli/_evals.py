@@ -194,22 +194,22 @@ def _run_with_progress(
     finally:
         bar.stop()
     if report:
-        _report(str(path))
-    _fail_if_nothing_succeeded(path)
+        metrics = _report(str(path))
+        failed, finished, messages = metrics.errors, metrics.results, metrics.error_messages
+    else:
+        from collections import Counter
 
+        from looplab.evals import read_results
 
-def _fail_if_nothing_succeeded(path) -> None:
-    """A run in which every task failed is an error (exit 2), not an empty study."""
-    from collections import Counter
+        results = read_results(path)
+        errors = [r.error for r in results if r.error is not None]
+        failed, finished, messages = len(errors), len(results), dict(Counter(errors).most_common())
+    if finished and failed == finished:  # a run in which every task failed is an error
+        from looplab.errors import EvalError
 
-    from looplab.errors import EvalError
-    from looplab.evals import read_results
-
-    results = read_results(path)
-    if results and all(r.error is not None for r in results):
-        message, count = Counter(r.error for r in results).most_common(1)[0]
+        message, count = next(iter(messages.items()))
         raise EvalError(
-            f"no task produced a result: all {len(results)} failed "
+            f"no task produced a result: all {finished} failed "
             f"({count} with: {message[:200]}); see {path}"
         )
 
@@ -256,13 +256,15 @@ def fork(
     _run_with_progress(config, target, resume=False)
 
 
-def _report(run_dir: str) -> None:
+def _report(run_dir: str):
+    """Write and print a run's report; return its metrics."""
     from looplab.evals import write_report
     from looplab.evals._report import print_report
 
     metrics, page = write_report(run_dir)
     print_report(metrics, out, title=run_dir)
     out.print(f"report: {page}")
+    return metrics
 
 
 @app.command()

@@ -50,15 +50,11 @@ from looplab.evals._store import TaskResult
 __all__ = [
     "CriticMetrics",
     "RunMetrics",
-    "accuracy_curve",
     "compute_metrics",
     "correctness_by_iteration",
     "flip_counts",
     "pass_at_t",
 ]
-
-Group = list[TaskResult]
-"""All the samples of one task: the unit of resampling."""
 
 FLIPS = ("cc", "cw", "wc", "ww")
 
@@ -76,40 +72,10 @@ def correctness_by_iteration(result: TaskResult, iterations: int) -> list[bool]:
     return [grades[min(i, len(grades) - 1)] for i in range(iterations)]
 
 
-def _flip(before: bool, after: bool) -> str:
-    return ("c" if before else "w") + ("c" if after else "w")
-
-
 def flip_counts(results: Sequence[TaskResult], iterations: int) -> list[Counter]:
     """Per transition i -> i+1, the counts of cc, cw, wc, ww."""
-    counts = [Counter({k: 0 for k in FLIPS}) for _ in range(max(iterations - 1, 0))]
-    for result in results:
-        path = correctness_by_iteration(result, iterations)
-        for i in range(iterations - 1):
-            counts[i][_flip(path[i], path[i + 1])] += 1
-    return counts
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def accuracy_curve(groups: Sequence[Group], iterations: int) -> list[Estimate]:
-    """Accuracy at each iteration with intervals (every point on the same resamples)."""
-    results = [r for g in groups for r in g]
-    index = TaskIndex([r.task_id for r in results])
-    paths = np.array([correctness_by_iteration(r, iterations) for r in results], dtype=bool)
-    paths = paths.reshape(len(results), iterations)
-    found = bootstrap_sums({i: index.share(paths[:, i]) for i in range(iterations)}, index.tasks)
-    return [found[i] for i in range(iterations)]
-
-
-def _first_final(results: Sequence[TaskResult]) -> Counter:
-    counts = Counter({k: 0 for k in FLIPS})
-    for r in results:
-        first = r.grades[0] if r.grades else False
-        counts[_flip(first, r.final_correct)] += 1
-    return counts
+    paths = [correctness_by_iteration(r, iterations) for r in results]
+    return _flips(np.array(paths, dtype=bool).reshape(len(results), iterations))
 
 
 @dataclass
@@ -126,12 +92,7 @@ class CriticMetrics:
     ece: Estimate | None = None
 
 
-def _judgements(results: Sequence[TaskResult]) -> list[tuple[str | None, float | None, bool]]:
-    """(verdict, confidence, truth) for every model critique of a graded attempt."""
-    return [(v, c, y) for _, v, c, y in _indexed_judgements(results)]
-
-
-def _indexed_judgements(results: Sequence[TaskResult]):
+def _judgements(results: Sequence[TaskResult]) -> list[tuple[int, str | None, float | None, bool]]:
     """(result index, verdict, confidence, truth) for every model critique of a graded attempt."""
     found = []
     for n, r in enumerate(results):
@@ -165,7 +126,7 @@ def _critic_statistics(
     results: Sequence[TaskResult], index: TaskIndex
 ) -> tuple[CriticMetrics, dict[str, SumStatistic]]:
     """The critic's counts, and its rates as statistics to bootstrap."""
-    judgements = _indexed_judgements(results)
+    judgements = _judgements(results)
     metrics = CriticMetrics(judged=len(judgements))
     verdicts = [v for _, v, _, _ in judgements]
     metrics.unparsed = sum(v is None for v in verdicts)
@@ -198,16 +159,6 @@ def _critic_statistics(
         "ece": _ece_statistic(index.per_task(parsed, rows), diffs),
     }
     return metrics, stats
-
-
-def critic_metrics(groups: Sequence[Group]) -> CriticMetrics:
-    """The critic against ground truth, with intervals over tasks."""
-    results = [r for g in groups for r in g]
-    index = TaskIndex([r.task_id for r in results])
-    metrics, stats = _critic_statistics(results, index)
-    for name, estimate in bootstrap_sums(stats, index.tasks).items():
-        setattr(metrics, name, estimate)
-    return metrics
 
 
 def _budget_path(result: TaskResult) -> list[tuple[int, bool]]:
@@ -394,8 +345,8 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         oracle=any(r.trajectory.oracle for r in ok),
         accuracy=[estimates[("accuracy", i)] for i in range(iterations)],
         final_accuracy=estimates["final"],
-        flips=_flips_from_paths(paths),
-        first_to_final=_first_final(ok),
+        flips=_flips(paths),
+        first_to_final=_flips(np.column_stack([first, final]))[0],
         repair_rate=estimates["repair"],
         damage_rate=estimates["damage"],
         critic=critic,
@@ -420,8 +371,9 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
     )
 
 
-def _flips_from_paths(paths: np.ndarray) -> list[Counter]:
-    """Per transition i -> i+1, the counts of cc, cw, wc, ww (same as ``flip_counts``)."""
+def _flips(paths: np.ndarray) -> list[Counter]:
+    """Per pair of adjacent columns of a (results, steps) array of correctness, the counts
+    of cc, cw, wc, ww."""
     counts = []
     for i in range(paths.shape[1] - 1):
         before, after = paths[:, i], paths[:, i + 1]

@@ -27,7 +27,6 @@ from looplab.llm._types import ChatModel
 __all__ = ["ModelSpec", "check_reachable", "load_model", "parse_model_spec"]
 
 _KINDS = ("local", "gguf", "openai", "replay")
-_OPENAI_URL = "https://api.openai.com/v1"
 
 
 class ModelSpec(BaseModel):
@@ -102,6 +101,8 @@ def check_reachable(spec: str | ModelSpec, *, timeout_s: float = 5.0) -> None:
         return
     import os
     import socket
+
+    from looplab.llm._openai import _OPENAI_URL
 
     urls = (parsed.base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_URL).split(",")
     problems = []
