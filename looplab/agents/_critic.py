@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from looplab._steps import Body, adrive, call, drive
 from looplab.agents._generator import Generator
 from looplab.llm import (
     ChatModel,
@@ -28,7 +29,7 @@ from looplab.llm import (
 )
 from looplab.llm._structured import schema_options
 from looplab.prompts import render_prompt
-from looplab.records import Critique, TaskView, ToolCall, Usage, Verdict
+from looplab.records import Critique, Generation, TaskView, ToolCall, Usage, Verdict
 from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
 
 __all__ = ["Critic", "CriticVerdict"]
@@ -67,9 +68,7 @@ class Critic:
             content += "\n\n" + note
         return Message(role="user", content=content)
 
-    def _verify(
-        self, task: TaskView, answer_text: str, note: str | None
-    ) -> tuple[str, list[ToolCall], Usage]:
+    def _verify(self, task: TaskView, answer_text: str, note: str | None) -> Body[Generation]:
         """The tool-using verification pass (only with tools)."""
         system = render_prompt("critic_verify") + "\n\n" + tool_system_prompt(self.tools)
         messages = [
@@ -78,13 +77,24 @@ class Critic:
             self._request(task, answer_text, note),
         ]
         generator = Generator(self.model, self.tools, options=self.verify_options)
-        generation = generator.generate(messages)
-        return generation.text, generation.tool_calls, generation.usage
+        return generator.body(messages)
 
     def critique(
         self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
     ) -> Critique:
         """Judge one attempt's text. ``note`` is added to the request (a biased hint, say)."""
+        return drive(self.body(task, answer_text, iteration=iteration, note=note))
+
+    async def acritique(
+        self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
+    ) -> Critique:
+        """The async twin of ``critique``: the same steps, awaited."""
+        return await adrive(self.body(task, answer_text, iteration=iteration, note=note))
+
+    def body(
+        self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
+    ) -> Body[Critique]:
+        """The critique as a body of steps (``looplab._steps``)."""
         started = time.perf_counter()
         tool_calls: list[ToolCall] = []
         usage = Usage()
@@ -94,11 +104,13 @@ class Critic:
             self._request(task, answer_text, note),
         ]
         if len(self.tools):
-            verification, tool_calls, usage = self._verify(task, answer_text, note)
-            messages.append(Message(role="assistant", content=verification))
+            verification = yield from self._verify(task, answer_text, note)
+            tool_calls, usage = verification.tool_calls, verification.usage
+            messages.append(Message(role="assistant", content=verification.text))
             messages.append(Message(role="user", content=render_prompt("critic_system")))
         options = schema_options(CriticVerdict, self.options)
-        completion = self.model.complete(messages, options)
+        model = self.model
+        completion = yield call(model.complete, model.acomplete, messages, options)
         usage += completion.usage
         raw = completion.text
         parsed = _parse(completion)
@@ -108,7 +120,7 @@ class Critic:
                 Message(role="assistant", content=completion.text),
                 Message(role="user", content=render_prompt("critic_retry")),
             ]
-            completion = self.model.complete(retry, options)
+            completion = yield call(model.complete, model.acomplete, retry, options)
             usage += completion.usage
             raw = f"{raw}\n---retry---\n{completion.text}"
             parsed = _parse(completion)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from looplab._steps import Body, adrive, call, drive
 from looplab.agents._decode import DecodeLoop, OnToolCall
 from looplab.llm import ChatModel, CompletionOptions, Message, OnText
 from looplab.records import Generation
@@ -79,15 +80,7 @@ class Generator:
         prefix: str = "",
     ) -> Generation:
         """Answer ``messages``; the answer starts with ``prefix`` when one is given."""
-        loop = self._loop(messages, on_tool, prefix)
-        while not loop.done:
-            request, options = loop.request()
-            pending = loop.feed(self.model.complete(request, options, on_text=on_text))
-            if pending is not None:
-                tool = self.tools.get(pending.tool)
-                assert tool is not None  # the loop only hands back registered tools
-                loop.resolve(pending, tool.run(pending.input))
-        return loop.result()
+        return drive(self.body(messages, on_text=on_text, on_tool=on_tool, prefix=prefix))
 
     async def agenerate(
         self,
@@ -97,14 +90,28 @@ class Generator:
         on_tool: OnToolCall | None = None,
         prefix: str = "",
     ) -> Generation:
-        """Answer ``messages``; the answer starts with ``prefix`` when one is given."""
+        """The async twin of ``generate``: the same steps, awaited."""
+        return await adrive(self.body(messages, on_text=on_text, on_tool=on_tool, prefix=prefix))
+
+    def body(
+        self,
+        messages: Sequence[Message],
+        *,
+        on_text: OnText | None = None,
+        on_tool: OnToolCall | None = None,
+        prefix: str = "",
+    ) -> Body[Generation]:
+        """The answer as a body of steps (``looplab._steps``): model calls and tool runs."""
         loop = self._loop(messages, on_tool, prefix)
+        model = self.model
         while not loop.done:
             request, options = loop.request()
-            completion = await self.model.acomplete(request, options, on_text=on_text)
+            completion = yield call(
+                model.complete, model.acomplete, request, options, on_text=on_text
+            )
             pending = loop.feed(completion)
             if pending is not None:
                 tool = self.tools.get(pending.tool)
-                assert tool is not None
-                loop.resolve(pending, await tool.arun(pending.input))
+                assert tool is not None  # the loop only hands back registered tools
+                loop.resolve(pending, (yield call(tool.run, tool.arun, pending.input)))
         return loop.result()

@@ -11,6 +11,8 @@ from looplab.graphs._fork import checkpoint_serde, run_fork
 from looplab.graphs._nodes import (
     ORACLE_KEY,
     TRUTH_KEY,
+    as_node,
+    as_route,
     emit,
     make_critique_node,
     make_decide_node,
@@ -64,6 +66,8 @@ __all__ = [
     # nodes
     "ORACLE_KEY",
     "TRUTH_KEY",
+    "as_node",
+    "as_route",
     "emit",
     "make_critique_node",
     "make_decide_node",

@@ -22,10 +22,19 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
+from looplab._steps import Body, blocking
 from looplab.agents import MistakeFinder
 from looplab.answers import extract_answer
 from looplab.errors import ConfigError
-from looplab.graphs._nodes import _attempt, _generate, _generation_messages, emit, run_truth
+from looplab.graphs._nodes import (
+    _attempt,
+    _generate,
+    _generation_messages,
+    as_node,
+    as_route,
+    emit,
+    run_truth,
+)
 from looplab.graphs._state import LoopSetup, LoopState
 from looplab.records import Attempt, Critique
 
@@ -43,7 +52,7 @@ def backtrack(setup: LoopSetup) -> Any:
     )
     generator = setup.generator
 
-    def draft(state: LoopState) -> dict[str, Any]:
+    def draft(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         task = state["task"]
         if not task.draft:
             raise ConfigError(
@@ -60,7 +69,7 @@ def backtrack(setup: LoopSetup) -> Any:
         )
         return {"attempts": [attempt], "iteration": 0}
 
-    def locate(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def locate(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         steps = task.draft or []
         update: dict[str, Any] = {}
@@ -72,19 +81,19 @@ def backtrack(setup: LoopSetup) -> Any:
             rng = random.Random(f"random-step:{run_truth(config).seed}:{task.id}")
             critique = _given_location(rng.randint(1, len(steps)), "control", "random")
         else:
-            critique = finder.find(task, steps)  # type: ignore[union-attr]
+            critique = yield blocking(finder.find, task, steps)  # type: ignore[union-attr]
         emit({"node": "locate", "type": "critique", "critique": critique})
         reason = None if critique.mistake_step else "no_mistake_found"
         return {"critiques": [critique], "stop_reason": reason, **update}
 
-    def regenerate(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def regenerate(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         step = state["critiques"][-1].mistake_step or 1
         kept = (task.draft or [])[: step - 1]
         prefix = "".join(line + "\n" for line in kept)
         started = time.perf_counter()
         messages = _generation_messages(generator, task)
-        generation = _generate(generator, messages, "regenerate", config, prefix)
+        generation = yield from _generate(generator, messages, "regenerate", config, prefix)
         attempt = _attempt(generation, task, 1, "repair", started)
         return {"attempts": [attempt], "iteration": 1, "stop_reason": "backtracked"}
 
@@ -92,12 +101,12 @@ def backtrack(setup: LoopSetup) -> Any:
         return END if state.get("stop_reason") else "regenerate"
 
     graph = StateGraph(LoopState)
-    graph.add_node("draft", draft)
-    graph.add_node("locate", locate)
-    graph.add_node("regenerate", regenerate)
+    graph.add_node("draft", as_node(draft))
+    graph.add_node("locate", as_node(locate))
+    graph.add_node("regenerate", as_node(regenerate))
     graph.add_edge(START, "draft")
     graph.add_edge("draft", "locate")
-    graph.add_conditional_edges("locate", route, ["regenerate", END])
+    graph.add_conditional_edges("locate", as_route(route), ["regenerate", END])
     graph.add_edge("regenerate", END)
     return graph.compile(checkpointer=setup.checkpointer, name="backtrack")
 

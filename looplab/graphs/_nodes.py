@@ -1,4 +1,9 @@
-"""Node factories: each returns a plain function ``(state, config) -> partial update``.
+"""Node factories: each returns a LangGraph node ``(state, config) -> partial update``.
+
+Each node is written once, as a body of steps (``looplab._steps``), and
+``as_node`` gives it both ways to run: its steps in the calling thread under
+``invoke``/``stream``, awaited on the event loop under ``ainvoke`` -- so the
+eval runner's loops wait on model calls without a thread each.
 
 Nodes stream what happens inside them (generated text, tool calls) through
 LangGraph's custom stream, so ``graph.stream(..., stream_mode="custom")``
@@ -7,6 +12,7 @@ shows a loop thinking in real time; outside a streamed run that is a no-op.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +20,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 
+from looplab._steps import Body, adrive, blocking, call, drive
 from looplab.agents import Critic, Generator
 from looplab.answers import answer_format, extract_answer, is_code_family
 from looplab.errors import ConfigError
@@ -23,13 +30,15 @@ from looplab.llm import Message
 from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
 from looplab.prompts import load_prompt, render_prompt
 from looplab.records import Attempt, Critique, Generation, TaskView
-from looplab.sandbox import Sandbox, check_program
+from looplab.sandbox import Sandbox, acheck_program, check_program
 from looplab.tools import example_turns, tool_system_prompt
 
 __all__ = [
     "ORACLE_KEY",
     "STREAM_KEY",
     "TRUTH_KEY",
+    "as_node",
+    "as_route",
     "emit",
     "make_critique_node",
     "make_decide_node",
@@ -48,7 +57,45 @@ STREAM_KEY = "looplab_stream"
 TRUTH_KEY = "looplab_truth"
 """Where a run puts what perturbations take from ground truth (a ``Truth``)."""
 
-Node = Callable[..., dict[str, Any]]
+Node = Any
+"""A LangGraph node: what ``StateGraph.add_node`` takes."""
+
+
+def as_node(function: Callable[..., Any], name: str | None = None) -> Node:
+    """A node from ``function(state, config)``: a body of steps, or a plain function
+    that never waits. Either way it runs inline under both ``invoke`` and ``ainvoke``
+    (LangGraph would otherwise run a sync function in a thread under ``ainvoke``)."""
+    if not inspect.isgeneratorfunction(function):
+        return as_route(function, name)
+
+    def run(state: LoopState, config: RunnableConfig) -> Any:
+        return drive(function(state, config))
+
+    async def arun(state: LoopState, config: RunnableConfig) -> Any:
+        return await adrive(function(state, config))
+
+    return _runnable(run, arun, name or function.__name__)
+
+
+def as_route(function: Callable[..., Any], name: str | None = None) -> Node:
+    """A conditional edge's function (or a node that never waits) made to run inline
+    under ``ainvoke`` too: LangGraph runs a plain function there in a worker thread, a
+    thread hop per edge taken (measured: a fifth of the runner's CPU per model call)."""
+
+    async def arun(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return _runnable(function, arun, name or function.__name__)
+
+
+def _runnable(run: Callable[..., Any], arun: Callable[..., Any], name: str) -> Node:
+    try:  # what add_node makes of a plain function, with our async twin beside it
+        from langgraph._internal._runnable import RunnableCallable
+    except ImportError:  # a later langgraph moved it: the public wrapper does the same, slower
+        from langchain_core.runnables import RunnableLambda
+
+        return RunnableLambda(run, arun, name=name)
+    return RunnableCallable(run, arun, name=name, trace=False)
 
 
 def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
@@ -113,14 +160,16 @@ def _generate(
     node: str,
     config: RunnableConfig | None,
     prefix: str = "",
-) -> Generation:
+) -> Body[Generation]:
+    """The generator's answer as steps, streaming to a streamed run."""
+
     # Text is streamed only to a streamed run: streaming costs token counts on some
     # servers (llama.cpp's sends no usage when streaming), so evals never stream.
     def on_text(text: str) -> None:
         emit({"node": node, "type": "text", "text": text})
 
     streamed = bool(_configurable(config).get(STREAM_KEY))
-    return generator.generate(
+    return generator.body(
         messages,
         on_text=on_text if streamed else None,
         on_tool=lambda call: emit({"node": node, "type": "tool", "call": call}),
@@ -131,20 +180,21 @@ def _generate(
 def make_generate_node(generator: Generator) -> Node:
     """The first attempt at the task."""
 
-    def generate(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def generate(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         started = time.perf_counter()
-        generation = _generate(generator, _generation_messages(generator, task), "generate", config)
+        messages = _generation_messages(generator, task)
+        generation = yield from _generate(generator, messages, "generate", config)
         attempt = _attempt(generation, task, 0, "initial", started)
         return {"attempts": [attempt], "iteration": 0}
 
-    return generate
+    return as_node(generate)
 
 
 def make_repair_node(generator: Generator) -> Node:
     """A new attempt that sees the previous one and the latest feedback."""
 
-    def repair(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def repair(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         previous = state["attempts"][-1]
         critiques = state.get("critiques", [])
@@ -163,36 +213,37 @@ def make_repair_node(generator: Generator) -> Node:
         ]
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
-        generation = _generate(generator, messages, "repair", config)
+        generation = yield from _generate(generator, messages, "repair", config)
         return {
             "attempts": [_attempt(generation, task, iteration, "repair", started)],
             "iteration": iteration,
         }
 
-    return repair
+    return as_node(repair)
 
 
 def make_critique_node(critic: Critic, feedback: FeedbackSpec | None = None) -> Node:
     """The critic judges the latest attempt; ``feedback`` perturbs what it says (an ablation)."""
     feedback = feedback or FeedbackSpec()
 
-    def critique(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def critique(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         attempt = state["attempts"][-1]
         update: dict[str, Any] = {}
-        if feedback.kind == "oracle":
-            result = _oracle_critique(attempt, config, feedback.noise)
+        if feedback.kind == "oracle":  # grading may run the sandbox: off the event loop
+            result = yield blocking(_oracle_critique, attempt, config, feedback.noise)
             update["oracle_used"] = True
         elif feedback.kind == "biased":
             wrong = run_truth(config).wrong_answer
             if wrong is None:
                 raise ConfigError("biased feedback needs a numeric reference answer")
             note = render_prompt("critic_bias", answer=wrong)
-            result = critic.critique(
+            result = yield from critic.body(
                 state["task"], attempt.text, iteration=attempt.iteration, note=note
             )
             result = result.model_copy(update={"perturbation": f"biased:{wrong}"})
         else:
-            result = critic.critique(state["task"], attempt.text, iteration=attempt.iteration)
+            task, text = state["task"], attempt.text
+            result = yield from critic.body(task, text, iteration=attempt.iteration)
             if feedback.kind == "none":
                 result = result.model_copy(
                     update={"feedback": NO_FEEDBACK, "perturbation": "no_feedback"}
@@ -200,7 +251,7 @@ def make_critique_node(critic: Critic, feedback: FeedbackSpec | None = None) -> 
         emit({"node": "critique", "type": "critique", "critique": result})
         return {"critiques": [result], **update}
 
-    return critique
+    return as_node(critique)
 
 
 def _oracle_critique(attempt: Attempt, config: RunnableConfig, noise: float) -> Critique:
@@ -226,7 +277,7 @@ def _oracle_critique(attempt: Attempt, config: RunnableConfig, noise: float) -> 
 def make_test_node(sandbox: Sandbox) -> Node:
     """Runs the task's *visible* tests on the latest attempt's code (never the hidden ones)."""
 
-    def test(state: LoopState) -> dict[str, Any]:
+    def test(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         attempt = state["attempts"][-1]
         if not task.visible_tests or not task.entry_point:
@@ -244,7 +295,14 @@ def make_test_node(sandbox: Sandbox) -> Node:
         if attempt.answer is None:
             verdict, feedback = "incorrect", "No code was found in your answer."
         else:
-            result = check_program(sandbox, attempt.answer, task.visible_tests, task.entry_point)
+            result = yield call(
+                check_program,
+                acheck_program,
+                sandbox,
+                attempt.answer,
+                task.visible_tests,
+                task.entry_point,
+            )
             verdict = "correct" if result.passed else "incorrect"
             feedback = (
                 "All visible tests pass."
@@ -264,7 +322,7 @@ def make_test_node(sandbox: Sandbox) -> Node:
         emit({"node": "test", "type": "critique", "critique": critique})
         return {"critiques": [critique]}
 
-    return test
+    return as_node(test)
 
 
 def make_decide_node(
@@ -272,9 +330,12 @@ def make_decide_node(
 ) -> Node:
     """Applies the stop policy, then the hard caps that hold whatever the policy says."""
 
-    def decide(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def decide(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         oracle: OracleCheck | None = _configurable(config).get(ORACLE_KEY)
-        reason = policy.reason(state, oracle)
+        if policy.uses_oracle and oracle is not None:  # grading may run the sandbox
+            reason = yield blocking(policy.reason, state, oracle)
+        else:
+            reason = policy.reason(state, oracle)
         if reason is None and len(state.get("attempts", [])) >= max_attempts:
             reason = "max_iterations"
         over_tokens = (
@@ -288,7 +349,7 @@ def make_decide_node(
         emit({"node": "decide", "type": "decision", "stop_reason": reason})
         return update
 
-    return decide
+    return as_node(decide)
 
 
 def route_after_decide(state: LoopState) -> str:

@@ -8,11 +8,14 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
+from looplab._steps import Body
 from looplab.agents import Critic
 from looplab.graphs._nodes import (
     _attempt,
     _generate,
     _generation_messages,
+    as_node,
+    as_route,
     emit,
     make_critique_node,
     make_decide_node,
@@ -53,7 +56,7 @@ def _loop(name: str, setup: LoopSetup, check: tuple[str, Any], default_stop: Sto
     graph.add_edge(START, "generate")
     graph.add_edge("generate", check_name)
     graph.add_edge(check_name, "decide")
-    graph.add_conditional_edges("decide", route_after_decide, ["repair", END])
+    graph.add_conditional_edges("decide", as_route(route_after_decide), ["repair", END])
     graph.add_edge("repair", check_name)
     return graph.compile(checkpointer=setup.checkpointer, name=name)
 
@@ -127,7 +130,7 @@ def best_of_n(setup: LoopSetup) -> Any:
     generator, critic, n = setup.generator, setup.critic, setup.max_iters
     base = generator.options
 
-    def sample(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def sample(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         done = len(state.get("attempts", []))
         sampler = generator.with_options(
@@ -136,19 +139,20 @@ def best_of_n(setup: LoopSetup) -> Any:
             )
         )
         started = time.perf_counter()
-        generation = _generate(sampler, _generation_messages(sampler, task), "sample", config)
+        messages = _generation_messages(sampler, task)
+        generation = yield from _generate(sampler, messages, "sample", config)
         return {
             "attempts": [_attempt(generation, task, done, "sample", started)],
             "iteration": done,
         }
 
-    def judge(state: LoopState) -> dict[str, Any]:
+    def judge(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         attempt = state["attempts"][-1]
-        result = critic.critique(state["task"], attempt.text, iteration=attempt.iteration)
+        result = yield from critic.body(state["task"], attempt.text, iteration=attempt.iteration)
         emit({"node": "judge", "type": "critique", "critique": result})
         return {"critiques": [result]}
 
-    def choose(state: LoopState) -> dict[str, Any]:
+    def choose(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         scores = [c.score for c in state["critiques"]]
         chosen = max(range(len(scores)), key=lambda i: (scores[i], -i))
         emit({"node": "choose", "type": "decision", "stop_reason": "best_of_n"})
@@ -158,12 +162,12 @@ def best_of_n(setup: LoopSetup) -> Any:
         return "sample" if len(state["attempts"]) < n else "choose"
 
     graph = StateGraph(LoopState)
-    graph.add_node("sample", sample)
-    graph.add_node("judge", judge)
-    graph.add_node("choose", choose)
+    graph.add_node("sample", as_node(sample))
+    graph.add_node("judge", as_node(judge))
+    graph.add_node("choose", as_node(choose))
     graph.add_edge(START, "sample")
     graph.add_edge("sample", "judge")
-    graph.add_conditional_edges("judge", more, ["sample", "choose"])
+    graph.add_conditional_edges("judge", as_route(more), ["sample", "choose"])
     graph.add_edge("choose", END)
     return graph.compile(checkpointer=setup.checkpointer, name="best_of_n")
 

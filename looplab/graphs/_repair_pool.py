@@ -19,11 +19,14 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
+from looplab._steps import Body
 from looplab.answers import answer_format
 from looplab.graphs._nodes import (
     _attempt,
     _generate,
     _generation_messages,
+    as_node,
+    as_route,
     make_generate_node,
     make_test_node,
 )
@@ -42,7 +45,7 @@ def repair_pool(setup: LoopSetup) -> Any:
     repairs = max(setup.max_iters - 1, 0)
     base = generator.options
 
-    def repair(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+    def repair(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task, first = state["task"], state["attempts"][0]
         feedback = state["critiques"][0].feedback
         messages = [
@@ -63,7 +66,7 @@ def repair_pool(setup: LoopSetup) -> Any:
                 base.model_copy(update={"temperature": base.temperature or 1.0, "seed": seed})
             )
             started = time.perf_counter()
-            generation = _generate(sampler, messages, "repair", config)
+            generation = yield from _generate(sampler, messages, "repair", config)
             attempts.append(_attempt(generation, task, k, "repair", started))
         return {"attempts": attempts, "iteration": repairs, "stop_reason": "repaired"}
 
@@ -72,7 +75,7 @@ def repair_pool(setup: LoopSetup) -> Any:
         # passed, untestable (no visible tests: no feedback to repair from), or no repairs asked
         return "finish" if verdict != "incorrect" or not repairs else "repair"
 
-    def finish(state: LoopState) -> dict[str, Any]:
+    def finish(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         verdict = state["critiques"][0].verdict
         reasons = {"correct": "passed", None: "no_visible_tests"}
         return {"stop_reason": reasons.get(verdict, "no_repairs")}
@@ -80,11 +83,11 @@ def repair_pool(setup: LoopSetup) -> Any:
     graph = StateGraph(LoopState)
     graph.add_node("generate", make_generate_node(generator))
     graph.add_node("test", make_test_node(setup.sandbox))
-    graph.add_node("repair", repair)
-    graph.add_node("finish", finish)
+    graph.add_node("repair", as_node(repair))
+    graph.add_node("finish", as_node(finish))
     graph.add_edge(START, "generate")
     graph.add_edge("generate", "test")
-    graph.add_conditional_edges("test", route, ["repair", "finish"])
+    graph.add_conditional_edges("test", as_route(route), ["repair", "finish"])
     graph.add_edge("finish", END)
     graph.add_edge("repair", END)
     return graph.compile(checkpointer=setup.checkpointer, name="repair_pool")

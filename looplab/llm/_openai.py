@@ -8,9 +8,11 @@ looplab's error tree here, at the boundary.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -84,7 +86,7 @@ class OpenAIModel:
         self._schema_format = "json_schema"
         self._kwargs = kwargs
         self._local = threading.local()
-        self._aclient = _sdk().AsyncOpenAI(**kwargs)
+        self._aclients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
     @property
     def _client(self) -> Any:
@@ -94,6 +96,16 @@ class OpenAIModel:
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = _sdk().OpenAI(**self._kwargs)
+        return client
+
+    @property
+    def _aclient(self) -> Any:
+        """This event loop's async client: an async connection pool belongs to the loop
+        that opened its connections, so a second loop (another ``asyncio.run``) gets its own."""
+        loop = asyncio.get_running_loop()
+        client = self._aclients.get(loop)
+        if client is None:
+            client = self._aclients[loop] = _sdk().AsyncOpenAI(**self._kwargs)
         return client
 
     def _request(self, messages: Sequence[Message], options: CompletionOptions) -> dict[str, Any]:

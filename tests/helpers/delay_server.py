@@ -25,6 +25,9 @@ class DelayServer:
         self.delay_s = delay_s
         self.tools = tools
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """The most requests the server was answering at once."""
         self._lock = threading.Lock()
         server = self
 
@@ -46,7 +49,11 @@ class DelayServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 with server._lock:
                     server.requests += 1
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 time.sleep(server.delay_s)
+                with server._lock:
+                    server.in_flight -= 1
                 text = _answer(body, server.tools)
                 data = _response(text)
                 self.send_response(200)
