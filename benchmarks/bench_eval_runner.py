@@ -8,12 +8,13 @@
    that answers after a fixed delay (0.2 s), at concurrency 32, 128 and 512:
    first the floor -- the bare async openai SDK, no framework, the same
    server and concurrency -- then looplab (self_refine, 2 rounds, the default
-   workers). Model calls per second and CPU per model call, both from the
-   first completed call (or result) to the last, as a fraction of the ideal
-   (concurrency / delay) and of the floor (looplab's CPU: this process and its
-   worker processes, read from /proc; never the server's). looplab's window
-   opens at its 10th percentile result, once its worker processes have
-   started: start-up is measured on its own (4.).
+   workers, or --workers N). Model calls per second and CPU per model call
+   in the steady state, as a fraction of the ideal (concurrency / delay) and
+   of the floor: the floor's from its first completed call to its last,
+   looplab's from its 10th-percentile result to its last, once its worker
+   processes have started (start-up is measured on its own, 4.). looplab's
+   CPU is this process's and its worker processes', read from /proc; never
+   the server's.
 3. Memory: 10,000 tasks against the instant server; resident memory after
    1,000 and after 10,000 tasks, and the growth per task between them.
 4. Start-up: `looplab --help`, and the time from launching `looplab eval` to
