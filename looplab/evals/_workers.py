@@ -22,6 +22,7 @@ with an error saying so, every result written so far is kept, and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -120,7 +121,7 @@ class EventLoopWorker:
                 task.cancel()
             self.stopping.set()
 
-        if self.thread.is_alive():
+        with contextlib.suppress(RuntimeError):  # a loop already closed has nothing to stop
             self.loop.call_soon_threadsafe(cancel)
 
 
