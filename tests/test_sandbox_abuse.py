@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from looplab.errors import SandboxError
 from looplab.sandbox import (
     BubblewrapSandbox,
     DockerSandbox,
@@ -220,6 +221,76 @@ def test_each_run_gets_a_fresh_empty_work_directory(sandbox):
     second = sandbox.run("import os\nprint(os.listdir('.'))")
     assert "left.txt" in first.stdout
     assert second.stdout == "['main.py']\n"
+
+
+_WRITABLE_ELSEWHERE = ["/tmp", "/dev/shm", "/work"]
+
+
+def test_nothing_a_run_leaves_outside_its_work_directory_reaches_the_next(sandbox):
+    """A reused container keeps its writable mounts: what one program leaves there (a
+    planted module, a cached answer) must be gone before the next program runs."""
+    plant = f"""
+import os
+for top in {_WRITABLE_ELSEWHERE!r}:
+    try:
+        os.makedirs(top + "/planted/deep", exist_ok=True)
+        open(top + "/planted/deep/answer.txt", "w").write("42")
+        open(top + "/planted.py", "w").write("print('poisoned')")
+        print(top, "written")
+    except OSError as exc:
+        print(top, "refused", exc.errno)
+"""
+    look = f"""
+import os
+for top in {_WRITABLE_ELSEWHERE!r}:
+    try:
+        print(top, sorted(n for n in os.listdir(top) if n.startswith("planted")))
+    except OSError as exc:
+        print(top, "unreadable", exc.errno)
+"""
+    planted = sandbox.run(plant)
+    assert planted.ok and "written" in planted.stdout, planted
+    seen = sandbox.run(look)
+    assert seen.ok and "planted" not in seen.stdout, seen.stdout
+
+
+def test_exhausting_inodes_is_a_result_and_the_next_run_is_clean(sandbox):
+    program = (
+        "n = 0\n"
+        "try:\n"
+        "    while True:\n"
+        "        open(f'/tmp/i{n}', 'w').close(); n += 1\n"
+        "except OSError as exc:\n"
+        "    print('stopped after', n, exc.errno)\n"
+    )
+    result = sandbox.run(program)  # a result, never a SandboxError
+    assert result.ok or result.timed_out, result
+    after = sandbox.run("import os\nprint(len(os.listdir('/tmp')))")
+    assert after.ok and after.stdout == "0\n", after
+
+
+def test_filling_the_disk_is_a_result_and_the_next_run_has_room(sandbox):
+    fill = (
+        "import os\n"
+        "for top in ('.', '/tmp'):\n"
+        "    try:\n"
+        "        for n in range(10**6):\n"
+        "            open(f'{top}/fill{n}', 'wb').write(b'x' * 2**20)\n"
+        "    except OSError as exc:\n"
+        "        print(top, 'full', exc.errno)\n"
+    )
+    result = sandbox.run(fill)
+    assert result.ok and result.stdout.count("full 2") == 2, result  # ENOSPC or EFBIG
+    room = sandbox.run("open('/tmp/x', 'wb').write(b'x' * 2**20)\nprint('room')")
+    assert room.ok and room.stdout == "room\n", room
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "/etc/x", "sub/../../x", "a\x00b", ".", "./", "sub/..", ""]
+)
+def test_file_names_that_escape_or_name_nothing_are_refused_up_front(sandbox, name):
+    with pytest.raises(SandboxError, match="must be a relative path inside the work dir"):
+        sandbox.run("print(1)", files={name: "x"})
 
 
 # -- the normal cases ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import marshal
+import posixpath
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,10 @@ class RunnerSandbox(ABC):
     kill_all = False
     """Kill every other process in the namespace after a run (true where the runner
     shares a PID namespace with nothing but the sandbox itself)."""
+    scratch: tuple[str, ...] = ()
+    """Writable directories that outlive a run (a reused container's /tmp): emptied after
+    each run, and a run that leaves something there the runner cannot remove makes the
+    sandbox unhealthy, so it is not reused."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
@@ -84,7 +89,12 @@ class RunnerSandbox(ABC):
             raise ValueError("give exactly one of program and command")
         all_files = dict(files or {})
         for name in all_files:
-            if name.startswith("/") or ".." in name.split("/") or not name.strip("/"):
+            if (
+                name.startswith("/")
+                or ".." in name.split("/")
+                or "\x00" in name
+                or posixpath.normpath(name) == "."
+            ):
                 raise SandboxError(
                     f"file name {name!r} must be a relative path inside the work dir"
                 )
@@ -104,6 +114,7 @@ class RunnerSandbox(ABC):
             "output_limit": limits.output_bytes,
             "rlimits": self._rlimits(limits),
             "kill_all": self.kill_all,
+            "scratch": list(self.scratch),
         }
         answer = self._execute(request, limits)
         if answer is None:

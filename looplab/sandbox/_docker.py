@@ -39,6 +39,8 @@ DEFAULT_IMAGES = ("python:3.12-slim", BUILT_IMAGE)
 LABEL = "looplab.sandbox"
 OWNER_LABEL = "looplab.owner"
 NOBODY = "65534:65534"
+_INODES = 16384
+"""Files and directories a run may create in each writable mount."""
 
 # PID 1 of every container: idles and reaps orphans, so the zombies a fork bomb
 # leaves behind never count against the pids limit of the next run.
@@ -131,6 +133,7 @@ class DockerSandbox(RunnerSandbox):
 
     isolation = "docker"
     kill_all = True  # every process in the container but PID 1 belongs to a run
+    scratch = ("/tmp", "/dev/shm", "/work")  # the writable mounts a reused container keeps
 
     def __init__(
         self, limits: Limits | None = None, *, image: str | None = None, pool_size: int = 2
@@ -154,7 +157,10 @@ class DockerSandbox(RunnerSandbox):
         return (limits.memory_mb, limits.cpus, limits.pids, limits.file_mb)
 
     def _create(self, limits: Limits) -> Any:
-        size = f"size={limits.file_mb}m,mode=1777,exec"
+        # Inodes are capped too: a tmpfs's inodes are kernel memory charged to the
+        # container, and a program creating files without end would otherwise starve
+        # the runner of memory before it fills the size cap.
+        size = f"size={limits.file_mb}m,nr_inodes={_INODES},mode=1777,exec"
         try:
             return self.client.containers.run(
                 self.image,
@@ -162,7 +168,7 @@ class DockerSandbox(RunnerSandbox):
                 detach=True,
                 network_mode="none",
                 read_only=True,
-                tmpfs={"/work": size, "/tmp": size},
+                tmpfs={"/work": size, "/tmp": size, "/dev/shm": size},
                 mem_limit=f"{limits.memory_mb}m",
                 memswap_limit=f"{limits.memory_mb}m",
                 nano_cpus=int(limits.cpus * 1e9),

@@ -6,14 +6,16 @@ stdin until EOF::
 
     {"workdir": "/work/ab12", "files": {"main.py": b"..."}, "argv": [...],
      "env": {...}, "stdin": b"...", "timeout": 5.0, "output_limit": 65536,
-     "rlimits": {"RLIMIT_CPU": 6, ...}, "kill_all": False}
+     "rlimits": {"RLIMIT_CPU": 6, ...}, "kill_all": False, "scratch": ["/tmp"]}
 
 It writes the files into a fresh directory, forks the program there in a new
 session with the resource limits, feeds its stdin, drains stdout and stderr
 (keeping at most ``output_limit`` bytes of each whatever the program writes),
 kills it at the timeout, kills whatever it left running (its session, or
 with ``kill_all`` every other process in the PID namespace), removes the
-directory and prints one JSON line.
+directory, empties the ``scratch`` directories (what a reused container
+shares between runs) and prints one JSON line; ``healthy`` is false when
+anything was left behind.
 
 It imports only modules built into the interpreter (no json, subprocess or
 shutil): their imports alone cost ~25 ms, more than the rest of a run.
@@ -86,6 +88,26 @@ def remove_tree(top):
         os.rmdir(top)
     except OSError:
         pass
+
+def empty(top):
+    # True once nothing is left in top: what one run leaves, the next must not find
+    try:
+        names = os.listdir(top)
+    except OSError:
+        return True
+    for name in names:
+        path = os.path.join(top, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            remove_tree(path)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    try:
+        return not os.listdir(top)
+    except OSError:
+        return False
 
 def start(request, workdir):
     in_r, in_w = os.pipe()
@@ -190,6 +212,8 @@ def main():
     duration = time.monotonic() - started
     clean = kill_leftovers(pid, request["kill_all"])
     remove_tree(workdir)
+    for top in request["scratch"]:
+        clean = empty(top) and clean
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         code = 128 - code
