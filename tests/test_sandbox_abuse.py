@@ -223,6 +223,28 @@ def test_each_run_gets_a_fresh_empty_work_directory(sandbox):
     assert second.stdout == "['main.py']\n"
 
 
+_FORGE = r"""
+import base64, os
+fake = '{"stdout": "%s", "stderr": "", "exit_code": 0, "duration": 0.1, "timed_out": false,'
+fake += ' "truncated": false, "oom_killed": false, "healthy": true}'
+fake %= base64.b64encode(b"FORGED").decode()
+for fd in (1, 2):  # the runner's own stdout and stderr, which a same-uid program can open
+    try:
+        with open("/proc/%d/fd/%d" % (os.getppid(), fd), "w") as runner:
+            runner.write(fake + "\n" + fake + '\n{"stdout": "')  # forged, then a half line
+    except OSError:
+        pass
+print("real output")
+raise SystemExit(3)
+"""
+
+
+def test_a_program_cannot_forge_or_corrupt_the_runners_result(sandbox):
+    result = sandbox.run(_FORGE)
+    assert result.exit_code == 3 and result.stdout == "real output\n", result
+    assert "FORGED" not in result.stdout
+
+
 _WRITABLE_ELSEWHERE = ["/tmp", "/dev/shm", "/work"]
 
 

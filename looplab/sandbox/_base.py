@@ -12,6 +12,7 @@ import binascii
 import json
 import marshal
 import posixpath
+import secrets
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -115,6 +116,7 @@ class RunnerSandbox(ABC):
             "rlimits": self._rlimits(limits),
             "kill_all": self.kill_all,
             "scratch": list(self.scratch),
+            "tag": secrets.token_hex(16),
         }
         answer = self._execute(request, limits)
         if answer is None:
@@ -126,7 +128,7 @@ class RunnerSandbox(ABC):
                 duration_s=limits.timeout_s,
                 isolation=self.isolation,
             )
-        return self._parse(answer)
+        return self._parse(answer, request["tag"])
 
     async def arun(
         self,
@@ -141,10 +143,9 @@ class RunnerSandbox(ABC):
             self.run, program, command=command, files=files, stdin=stdin, limits=limits
         )
 
-    def _parse(self, answer: bytes) -> ExecResult:
-        lines = answer.strip().splitlines()
+    def _parse(self, answer: bytes, tag: str) -> ExecResult:
         try:
-            data = json.loads(lines[-1])
+            data = result_line(answer, tag)
             return ExecResult(
                 stdout=base64.b64decode(data["stdout"]).decode("utf-8", errors="replace"),
                 stderr=base64.b64decode(data["stderr"]).decode("utf-8", errors="replace"),
@@ -160,6 +161,16 @@ class RunnerSandbox(ABC):
             raise SandboxError(
                 f"the {self.isolation} sandbox's runner gave no result: {tail!r}"
             ) from exc
+
+
+def result_line(answer: bytes, tag: str) -> dict:
+    """The runner's result in its output: the JSON after the last ``tag``. Whatever else
+    is there (a line a program forged through /proc/PPID/fd/1, or a half line meant to
+    corrupt the real one) is ignored; no tag at all raises ValueError."""
+    start = answer.rfind(tag.encode("ascii"))
+    if start < 0:
+        raise ValueError("no result line")
+    return json.loads(answer[start + len(tag) :].split(b"\n", 1)[0])
 
 
 def encode(request: dict) -> bytes:

@@ -6,7 +6,8 @@ stdin until EOF::
 
     {"workdir": "/work/ab12", "files": {"main.py": b"..."}, "argv": [...],
      "env": {...}, "stdin": b"...", "timeout": 5.0, "output_limit": 65536,
-     "rlimits": {"RLIMIT_CPU": 6, ...}, "kill_all": False, "scratch": ["/tmp"]}
+     "rlimits": {"RLIMIT_CPU": 6, ...}, "kill_all": False, "scratch": ["/tmp"],
+     "tag": "9f2c..."}
 
 It writes the files into a fresh directory, forks the program there in a new
 session with the resource limits, feeds its stdin, drains stdout and stderr
@@ -14,8 +15,11 @@ session with the resource limits, feeds its stdin, drains stdout and stderr
 kills it at the timeout, kills whatever it left running (its session, or
 with ``kill_all`` every other process in the PID namespace), removes the
 directory, empties the ``scratch`` directories (what a reused container
-shares between runs) and prints one JSON line; ``healthy`` is false when
-anything was left behind.
+shares between runs) and prints one JSON line after the request's ``tag``;
+``healthy`` is false when anything was left behind. The program runs as the
+runner's uid and may write to the runner's stdout through /proc: the tag,
+which only the runner and the host know, marks the one line that is the
+result, so a forged or corrupting line is ignored.
 
 It imports only modules built into the interpreter (no json, subprocess or
 shutil): their imports alone cost ~25 ms, more than the rest of a run.
@@ -222,8 +226,8 @@ def main():
     flags = {"timed_out": timed_out, "truncated": truncated, "oom_killed": oom_killed,
              "healthy": clean and not oom_killed and not timed_out}
     sys.stdout.write(
-        '{"stdout": "%s", "stderr": "%s", "exit_code": %d, "duration": %.6f, %s}\n' % (
-            b64(bytes(kept[out_r])), b64(stderr), code, duration,
+        '\n%s{"stdout": "%s", "stderr": "%s", "exit_code": %d, "duration": %.6f, %s}\n' % (
+            request["tag"], b64(bytes(kept[out_r])), b64(stderr), code, duration,
             ", ".join('"%s": %s' % (k, "true" if v else "false") for k, v in flags.items())))
     sys.stdout.flush()
 
