@@ -276,6 +276,36 @@ for top in {_WRITABLE_ELSEWHERE!r}:
     assert seen.ok and "planted" not in seen.stdout, seen.stdout
 
 
+_ENVIRONMENT = (  # the work directory differs from run to run: it is not the environment
+    "import os\n"
+    "print(sorted((k, v.replace(os.getcwd(), 'WORKDIR')) for k, v in os.environ.items()))"
+)
+
+
+def test_a_run_that_changes_its_environment_and_leaves_a_thread_changes_nothing_next(sandbox):
+    baseline = sandbox.run(_ENVIRONMENT)
+    tamper = (
+        "import os, threading, time\n"
+        "os.environ['PYTHONPATH'] = '/tmp'\n"
+        "os.putenv('PYTHONSTARTUP', '/tmp/x.py')\n"
+        "for path in (os.path.expanduser('~/.bashrc'), '/etc/environment'):\n"
+        "    try:\n"
+        "        open(path, 'a').write('export PYTHONPATH=/tmp\\n')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "def linger():\n"
+        "    while True:\n"
+        "        open('/tmp/still-here', 'w').close(); time.sleep(0.01)\n"
+        "threading.Thread(target=linger).start()\n"
+        "os.fork() or linger()\n"
+    )
+    sandbox.run(tamper)
+    after = sandbox.run(_ENVIRONMENT)
+    assert after.ok and after.stdout == baseline.stdout
+    assert sandbox.run("import os\nprint(os.path.exists('/tmp/still-here'))").stdout == "False\n"
+    _assert_nothing_left(sandbox)
+
+
 def test_exhausting_inodes_is_a_result_and_the_next_run_is_clean(sandbox):
     program = (
         "n = 0\n"
