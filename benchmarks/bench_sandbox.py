@@ -1,11 +1,13 @@
 """Sandbox latency and HumanEval grading throughput, per backend, in one run.
 
 Latency (median and p95 over --runs) of two jobs: ``print(1)`` and one
-HumanEval-style check (HumanEval/0's canonical solution against its test):
-Docker with a cold container per run, Docker from the warm pool,
-bubblewrap, the (unisolated) process backend, and bare ``python3 -c`` as the
-floor. Then throughput: all 164 HumanEval canonical solutions checked with
-as many concurrent runs as cores.
+HumanEval-style check as a single script (HumanEval/0's canonical solution,
+its test, the check call): Docker with a cold container per run, Docker from
+the warm pool, bubblewrap, the (unisolated) process backend, and bare
+``python3 -c`` as the floor, timed in alternation with each backend so that
+each ratio compares runs made at the same moment. Then throughput: all 164
+HumanEval canonical solutions graded by ``check_program`` (tests and program
+in two processes) with as many concurrent runs as cores.
 
     python benchmarks/bench_sandbox.py [--runs 30]
 """
@@ -30,18 +32,27 @@ from looplab.sandbox import (
     available_backends,
     check_program,
 )
-from looplab.sandbox._grading import grading_script
 
 LIMITS = Limits(timeout_s=10)
 
 
-def timed(job: Callable[[], object], runs: int) -> tuple[float, float]:
-    samples = []
+def timed(
+    job: Callable[[], object], floor: Callable[[], object], runs: int
+) -> tuple[float, float, float]:
+    """Median and p95 of ``job`` in ms, and the median of ``floor`` timed in alternation
+    with it: the ratio compares runs the same moment of a shared machine saw."""
+    samples: dict[Callable[[], object], list[float]] = {job: [], floor: []}
     for _ in range(runs):
-        started = time.perf_counter()
-        job()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples), statistics.quantiles(samples, n=20)[18]
+        for each in (floor, job):
+            started = time.perf_counter()
+            each()
+            samples[each].append((time.perf_counter() - started) * 1000)
+    mine = samples[job]
+    return (
+        statistics.median(mine),
+        statistics.quantiles(mine, n=20)[18],
+        statistics.median(samples[floor]),
+    )
 
 
 def main() -> None:
@@ -50,8 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     problems = read_problems()
     first = problems["HumanEval/0"]
-    check_script = grading_script(
-        first["prompt"] + first["canonical_solution"], first["test"], first["entry_point"], "x"
+    # one script, as the floor can run it too: the program, its tests, the check
+    check_script = (
+        f"{first['prompt']}{first['canonical_solution']}\n{first['test']}\n"
+        f"check({first['entry_point']})\n"
     )
     python = "/usr/bin/python3"
 
@@ -76,17 +89,20 @@ def main() -> None:
     process = ProcessSandbox(LIMITS)
     backends["process (unisolated)"] = lambda code: process.run(code)
 
-    floor = {}
+    floor_run = backends["floor: python3 -c"]
+    print("each backend timed in alternation with the floor; x floor: median / its median")
     print(f"{'backend':24} {'print(1) ms':>18} {'x floor':>8} {'check ms':>18} {'x floor':>8}")
     for name, run in backends.items():
         run("print(1)")  # warm up: pool filled, caches hot
-        p50, p95 = timed(lambda run=run: run("print(1)"), args.runs)
-        c50, c95 = timed(lambda run=run: run(check_script), args.runs)
-        floor.setdefault("print", p50)
-        floor.setdefault("check", c50)
+        p50, p95, p_floor = timed(
+            lambda run=run: run("print(1)"), lambda: floor_run("print(1)"), args.runs
+        )
+        c50, c95, c_floor = timed(
+            lambda run=run: run(check_script), lambda: floor_run(check_script), args.runs
+        )
         print(
-            f"{name:24} {p50:8.1f} (p95 {p95:5.1f}) {p50 / floor['print']:7.1f}x "
-            f"{c50:8.1f} (p95 {c95:5.1f}) {c50 / floor['check']:7.1f}x"
+            f"{name:24} {p50:8.1f} (p95 {p95:5.1f}) {p50 / p_floor:7.2f}x "
+            f"{c50:8.1f} (p95 {c95:5.1f}) {c50 / c_floor:7.2f}x"
         )
 
     cores = os.cpu_count() or 1
@@ -99,7 +115,14 @@ def main() -> None:
 
         def grade(problem: dict, sandbox=sandbox) -> bool:
             program = problem["prompt"] + problem["canonical_solution"]
-            return check_program(sandbox, program, problem["test"], problem["entry_point"]).passed
+            check = check_program(
+                sandbox,
+                program,
+                problem["test"],
+                problem["entry_point"],
+                context=problem["prompt"],
+            )
+            return check.passed
 
         started = time.perf_counter()
         with ThreadPoolExecutor(cores) as pool:

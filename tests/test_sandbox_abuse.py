@@ -25,6 +25,7 @@ from looplab.sandbox import (
     available_backends,
     check_program,
 )
+from looplab.sandbox._spawner import SPAWNER_SOURCE
 from tests.helpers.web_server import WebServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,15 +61,16 @@ def _next_run_is_unaffected(request):
 
 
 def _nobody_processes() -> list[str]:
-    """Processes on the host owned by uid 65534 (bubblewrap runs the sandbox as nobody)."""
+    """Processes on the host owned by uid 65534 (bubblewrap runs the sandbox as nobody),
+    but bubblewrap sandboxes' spawners, which start bwrap and run no model-written code."""
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
                 if os.stat(f"/proc/{name}").st_uid == 65534:
-                    found.append(
-                        Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace")
-                    )
+                    command = Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace")
+                    if SPAWNER_SOURCE not in command:
+                        found.append(command)
             except OSError:
                 pass
     return found
@@ -81,9 +83,9 @@ def _assert_nothing_left(sandbox) -> None:
             time.sleep(0.05)
         assert _nobody_processes() == []
     else:
-        # in a container: only PID 1 (the reaper), the runner and the program itself
+        # in a container: only PID 1 (the supervisor) and the program itself
         listing = "import os; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"
-        assert sandbox.run(listing).stdout.strip() == "3"
+        assert sandbox.run(listing).stdout.strip() == "2"
 
 
 # -- the abuse cases -------------------------------------------------------------------
@@ -245,6 +247,45 @@ def test_a_program_cannot_forge_or_corrupt_the_runners_result(sandbox):
     assert "FORGED" not in result.stdout
 
 
+_ATTACK_THE_COLLECTOR = r"""
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+got_through = []
+# whatever in the sandbox collects the result: Docker's supervisor is PID 1; under
+# bubblewrap the program itself is PID 1 and its parent is outside its namespace
+for pid in sorted({1, os.getppid()} - {0, os.getpid()}):
+    if libc.ptrace(16, pid, 0, 0) == 0:  # PTRACE_ATTACH
+        got_through.append(("ptrace", pid))
+    for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+            got_through.append(("signal", pid, int(sig)))
+        except OSError:
+            pass
+    for fd in range(10):
+        try:
+            with open("/proc/%d/fd/%d" % (pid, fd), "w") as f:
+                f.write("\n" + '{"exit_code": 0}' + "\n")
+            got_through.append(("write", pid, fd))
+        except OSError:
+            pass
+    try:
+        open("/proc/%d/mem" % pid, "r+b").close()
+        got_through.append(("mem", pid))
+    except OSError:
+        pass
+print("got through:", got_through)
+raise SystemExit(3)
+"""
+
+
+def test_a_program_cannot_signal_trace_or_write_to_what_collects_its_result(sandbox):
+    """Round 1's runner ran as the program's uid: a program could ptrace it and write its
+    memory (on bubblewrap, bwrap's own init too), and so report any exit status."""
+    result = sandbox.run(_ATTACK_THE_COLLECTOR)
+    assert result.exit_code == 3 and result.stdout == "got through: []\n", result
+
+
 _WRITABLE_ELSEWHERE = ["/tmp", "/dev/shm", "/work"]
 
 
@@ -388,7 +429,103 @@ def test_humaneval_style_check_passes_and_fails(sandbox):
 def test_exiting_early_does_not_pass_a_check(sandbox):
     cheat = "import sys\nsys.exit(0)\ndef add(a, b):\n    return 0\n"
     result = check_program(sandbox, cheat, HUMANEVAL_TEST, "add")
-    assert not result.passed and result.detail == "exited before the tests ran"
+    assert not result.passed and "SystemExit" in result.detail
+
+
+HIDDEN_SECRET = "hidden-test-secret-5e1d"
+HIDDEN_TEST = f"""
+SECRET = {HIDDEN_SECRET!r}
+def check(candidate):
+    assert candidate(2, 3) == 5
+    assert len(candidate([1], [2])) == 2
+"""
+
+_FIND_THE_MARKER = r"""
+import os, re, sys
+def search(text):
+    # spelled in two parts, so that this program's own source does not match
+    found = re.search("LOOPLAB-" + "PASSED-[0-9a-f]+|hidden-test-" + "secret", text)
+    return found.group(0) if found else None
+places = [__file__, "main.py", "/dev/stdin"] + [
+    "/proc/%s/%s" % (pid, part)
+    for pid in os.listdir("/proc") if pid.isdigit()
+    for part in ("cmdline", "environ", "fd/0", "fd/3", "fd/4")
+]
+for place in places:
+    try:
+        with open(place, errors="replace") as f:
+            found = search(f.read(1 << 20))
+    except OSError:
+        continue
+    if found and found.startswith("LOOPLAB"):
+        print(found); sys.stdout.flush(); os._exit(0)
+    if found:
+        sys.stderr.write("FOUND THE HIDDEN TESTS in %s\n" % place)
+"""
+
+CHEATS = {
+    "an object equal to everything": (
+        "class Anything:\n    def __eq__(self, other): return True\n"
+        "    def __len__(self): return 2\n"
+        "def add(a, b):\n    return Anything()\n"
+    ),
+    "a str subclass equal to everything": (
+        "class S(str):\n    def __eq__(self, other): return True\n"
+        "    __hash__ = str.__hash__\n"
+        "def add(a, b):\n    return S('x')\n"
+    ),
+    "the marker read from its own source, the harness's or /proc": (
+        _FIND_THE_MARKER + "def add(a, b):\n    return 0\n"
+    ),
+    "an atexit hook that prints a marker and exits 0": (
+        "import atexit, os\n"
+        "atexit.register(lambda: (print('LOOPLAB-PASSED-' + '0' * 32), os._exit(0)))\n"
+        "def add(a, b):\n    return 0\n"
+    ),
+    "an excepthook that exits 0": (
+        "import os, sys\nsys.excepthook = lambda *a: os._exit(0)\ndef add(a, b):\n    return 0\n"
+    ),
+    "patched builtins": (
+        "import builtins\nbuiltins.len = lambda x: 2\nbuiltins.AssertionError = type(None)\n"
+        "def add(a, b):\n    return 0\n"
+    ),
+    "killing, stopping or tracing the harness": (
+        "import ctypes, os, signal\n"
+        "ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0)\n"
+        "for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM):\n"
+        "    try:\n        os.kill(os.getppid(), sig)\n    except OSError:\n        pass\n"
+        "def add(a, b):\n    return 0\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("cheat", list(CHEATS))
+def test_no_cheat_passes_a_check_or_sees_the_hidden_tests(sandbox, cheat):
+    """Round 1 ran the tests in the program's own process: an object equal to
+    everything, or the marker read from the script, passed tests the program failed."""
+    result = check_program(sandbox, CHEATS[cheat], HIDDEN_TEST, "add", limits=FAST)
+    assert not result.passed, result
+    assert "FOUND THE HIDDEN TESTS" not in result.result.stderr
+
+
+def test_the_tests_call_the_program_with_plain_values_both_ways(sandbox):
+    program = (
+        "import math\n"
+        "def f(x, *, scale=1.0):\n"
+        "    return [x, (x,), {x: {x}}, frozenset([x]), math.inf * scale, b'b', None, 1j]\n"
+    )
+    test = (
+        "import math\n"
+        "def check(candidate):\n"
+        "    got = candidate(3, scale=-1.0)\n"
+        "    assert got == [3, (3,), {3: {3}}, frozenset([3]), -math.inf, b'b', None, 1j]\n"
+        "    assert type(got[1]) is tuple and type(got[3]) is frozenset\n"
+        "    assert candidate('a')[0] == 'a'\n"
+        "    try:\n        candidate([])\n    except TypeError:\n        pass\n"
+        "    else:\n        raise AssertionError('a list is not hashable')\n"
+    )
+    result = check_program(sandbox, program, test, "f")
+    assert result.passed, result.detail
 
 
 def test_a_slow_check_times_out(sandbox):

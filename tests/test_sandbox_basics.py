@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,34 @@ def test_python_tool_without_any_sandbox_is_an_error_result():
     tool = PythonTool(backend="vm")
     result = tool.run("print(1)")
     assert not result.ok and "no sandbox to run code in" in result.error
+
+
+def test_the_graders_value_form_round_trips_plain_values_and_refuses_anything_else():
+    from looplab.sandbox._harness import decode, encode
+
+    values = [
+        None, True, False, 0, -(10**5000), 2.5, float("inf"), -0.0, 1 - 2j, "é\ud800", b"\x00",
+        [1, (2, 3)], {"a": {1, 2}, (1,): frozenset({"x"})}, ((),), [],
+    ]  # fmt: skip
+    for value in values:
+        back = decode(encode(value))
+        assert back == value and type(back) is type(value)
+    assert math.isnan(decode(encode(float("nan"))))
+    assert decode(encode([True, 1])) == [True, 1] and type(decode(encode(True))) is bool
+
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(TypeError):
+        encode([Anything()])
+    rng = random.Random(0)
+    garbage = [b"", b"l5:N", b"s9:abc", b"i;", b"izz;", b"d1:N", b"S1:l0:", b"x", b"l1:" * 5000]
+    garbage += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))) for _ in range(500)]
+    plain = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+    for data in garbage:
+        try:
+            value = decode(data)
+        except (ValueError, TypeError, RecursionError):
+            continue
+        assert isinstance(value, plain)

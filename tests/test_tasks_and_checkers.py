@@ -143,6 +143,31 @@ def test_humaneval_visible_tests_pass_the_canonical_solutions():
         box.close()
 
 
+def test_every_humaneval_canonical_solution_passes_its_hidden_tests_and_a_wrong_one_fails():
+    """The tests run apart from the program and reach it through plain values only; this
+    holds HumanEval's tests as they are, with the prompt's helpers (poly, encode_cyclic)
+    as their trusted context."""
+    reasons = available_backends()
+    backend = next((n for n, r in reasons.items() if r is None), None)
+    if backend is None:
+        if os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1":
+            pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
+        pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
+    box = make_sandbox(backend)
+    grader = Grader(box)
+    try:
+        failed = []
+        for task in load_tasks("humaneval"):
+            grade = grader.grade(task, task.metadata["canonical_solution"])
+            if not grade.correct:
+                failed.append((task.id, grade.detail))
+        assert failed == []
+        wrong = grader.grade(load_tasks("humaneval")[0], "    return not True\n")
+        assert not wrong.correct and "AssertionError" in wrong.detail
+    finally:
+        box.close()
+
+
 def write(tmp_path, lines):
     path = tmp_path / "tasks.jsonl"
     path.write_text("\n".join(lines) + "\n")

@@ -19,7 +19,7 @@ from fractions import Fraction
 from looplab.answers import is_code_family
 from looplab.errors import EvalError
 from looplab.records import Task
-from looplab.sandbox import Sandbox, check_program
+from looplab.sandbox import Sandbox, check_program, context_from_prompt
 
 __all__ = ["Grade", "Grader", "numbers_equal", "parse_number", "program_for"]
 
@@ -113,7 +113,11 @@ class Grader:
             if self.sandbox is None:
                 raise EvalError("grading code needs a sandbox")
             result = check_program(
-                self.sandbox, program_for(task, answer), task.hidden_tests, task.entry_point
+                self.sandbox,
+                program_for(task, answer),
+                task.hidden_tests,
+                task.entry_point,
+                context=context_from_prompt(task.prompt),
             )
             return Grade(result.passed, result.detail)
         if task.answer is None:

@@ -30,7 +30,7 @@ from looplab.llm import Message
 from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
 from looplab.prompts import load_prompt, render_prompt
 from looplab.records import Attempt, Critique, Generation, TaskView
-from looplab.sandbox import Sandbox, acheck_program, check_program
+from looplab.sandbox import Sandbox, acheck_program, check_program, context_from_prompt
 from looplab.tools import example_turns, tool_system_prompt
 
 __all__ = [
@@ -302,6 +302,7 @@ def make_test_node(sandbox: Sandbox) -> Node:
                 attempt.answer,
                 task.visible_tests,
                 task.entry_point,
+                context=context_from_prompt(task.prompt),
             )
             verdict = "correct" if result.passed else "incorrect"
             feedback = (

@@ -15,7 +15,12 @@ from looplab.sandbox._docker import (
     reap_orphans,
 )
 from looplab.sandbox._factory import BACKENDS, available_backends, make_sandbox
-from looplab.sandbox._grading import CheckResult, acheck_program, check_program
+from looplab.sandbox._grading import (
+    CheckResult,
+    acheck_program,
+    check_program,
+    context_from_prompt,
+)
 from looplab.sandbox._image import build_image
 from looplab.sandbox._process import ProcessSandbox
 from looplab.sandbox._types import ExecResult, Isolation, Limits, Sandbox
@@ -44,4 +49,5 @@ __all__ = [
     "CheckResult",
     "acheck_program",
     "check_program",
+    "context_from_prompt",
 ]

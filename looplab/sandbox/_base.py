@@ -1,7 +1,10 @@
-"""What every backend shares: the runner request and the reading of its answer.
+"""What every backend shares: checking a run's inputs into one request, and for
+the backends that start the runner, the reading of its answer.
 
-A backend only has to start ``python3 -c RUNNER_SOURCE`` inside its isolation,
-send it the request, and return what it printed (``RunnerSandbox._execute``).
+``SandboxBase`` turns ``run(program | command, files=, stdin=, limits=)`` into
+a request (``_result`` carries it out). ``RunnerSandbox`` is for backends that
+start the runner (``looplab.sandbox._runner``) inside their isolation: they send it the
+request and return what it printed (``_execute``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from looplab.errors import SandboxError
 from looplab.sandbox._types import ExecResult, Isolation, Limits
 
-__all__ = ["OUTER_GRACE_S", "RunnerSandbox", "encode", "new_run_id", "runner_env"]
+__all__ = [
+    "OUTER_GRACE_S",
+    "RunnerSandbox",
+    "SandboxBase",
+    "encode",
+    "new_run_id",
+    "runner_env",
+]
 
 OUTER_GRACE_S = 10.0
 """How long past the program's own timeout a backend waits for the runner's answer."""
@@ -43,8 +53,8 @@ def runner_env(home: str) -> dict[str, str]:
     }
 
 
-class RunnerSandbox(ABC):
-    """Base of the backends: builds the runner's request and reads its answer."""
+class SandboxBase(ABC):
+    """Base of the backends: checks a run's inputs and builds its request."""
 
     isolation: Isolation = "none"
     kill_all = False
@@ -68,9 +78,8 @@ class RunnerSandbox(ABC):
         """The POSIX resource limits the runner sets on the program."""
 
     @abstractmethod
-    def _execute(self, request: dict, limits: Limits) -> bytes | None:
-        """Start the runner, send ``encode(request)``, return its stdout; None if it never
-        answered in time."""
+    def _result(self, request: dict, limits: Limits) -> ExecResult:
+        """Carry out one checked request (its fields: see ``looplab.sandbox._runner``)."""
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release what the backend holds; nothing by default."""
@@ -118,17 +127,7 @@ class RunnerSandbox(ABC):
             "scratch": list(self.scratch),
             "tag": secrets.token_hex(16),
         }
-        answer = self._execute(request, limits)
-        if answer is None:
-            return ExecResult(
-                stdout="",
-                stderr="",
-                exit_code=137,
-                timed_out=True,
-                duration_s=limits.timeout_s,
-                isolation=self.isolation,
-            )
-        return self._parse(answer, request["tag"])
+        return self._result(request, limits)
 
     async def arun(
         self,
@@ -142,6 +141,28 @@ class RunnerSandbox(ABC):
         return await asyncio.to_thread(
             self.run, program, command=command, files=files, stdin=stdin, limits=limits
         )
+
+
+class RunnerSandbox(SandboxBase):
+    """A backend that starts the runner inside its isolation and reads its answer."""
+
+    @abstractmethod
+    def _execute(self, request: dict, limits: Limits) -> bytes | None:
+        """Start the runner, send ``encode(request)``, return its stdout; None if it never
+        answered in time."""
+
+    def _result(self, request: dict, limits: Limits) -> ExecResult:
+        answer = self._execute(request, limits)
+        if answer is None:
+            return ExecResult(
+                stdout="",
+                stderr="",
+                exit_code=137,
+                timed_out=True,
+                duration_s=limits.timeout_s,
+                isolation=self.isolation,
+            )
+        return self._parse(answer, request["tag"])
 
     def _parse(self, answer: bytes, tag: str) -> ExecResult:
         try:

@@ -1,32 +1,59 @@
-"""The bubblewrap backend: Linux namespaces, no daemon, ~40 ms to start.
+"""The bubblewrap backend: Linux namespaces, no daemon, one interpreter a run.
 
 Every namespace is unshared (so there is no network), the system directories
 are bound read-only, the work directory and /tmp are fresh size-capped
 tmpfs mounts, the sandbox dies with its parent, runs in a new session, and
 as nobody: when looplab runs as root, bwrap itself is started as uid 65534
 so that the process limit applies to an unprivileged user. Resource limits
-are POSIX rlimits (address space, CPU time, processes, file size).
+are POSIX rlimits (address space, CPU time, processes, file size), set on
+bwrap by the spawner (``looplab.sandbox._spawner``) that starts it.
+
+Unlike the Docker backend, nothing runs inside the sandbox but the program:
+the runner's work is done here, on the host. The files arrive through
+``--file FD`` (one memfd each), stdin and the capped outputs are pipes read
+by this process, the timeout kills bwrap (and with it the namespace), and
+the exit status comes from bwrap's ``--json-status-fd``, which the program
+cannot reach. So a run costs one bwrap and one interpreter start.
+
+The program is PID 1 of its namespace (``--as-pid-1``): bwrap's own init
+would otherwise be there, as the program's uid, and a program could ptrace
+it and write its memory, and so report any exit status. Being PID 1 has two
+consequences a program may notice: a signal it sends itself without a
+handler is ignored (as for any PID 1; ``abort()`` still ends it, with 139),
+and orphans of its own children stay zombies until it exits. Whatever it
+leaves running dies with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import posixpath
+import selectors
 import shutil
 import signal
 import subprocess
+import time
 
 from looplab.errors import SandboxError
-from looplab.sandbox._base import OUTER_GRACE_S, RunnerSandbox, encode
+from looplab.sandbox._base import SandboxBase
 from looplab.sandbox._process import rlimits_for
-from looplab.sandbox._runner import RUNNER_SOURCE
-from looplab.sandbox._types import Limits
+from looplab.sandbox._spawner import Spawner
+from looplab.sandbox._types import ExecResult, Limits
 
 __all__ = ["BubblewrapSandbox", "bubblewrap_available"]
 
 NOBODY = 65534
 WORKDIR = "/work"
-_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/alternatives")
-_SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+PYTHON = "/usr/bin/python3"
+"""Runs the spawner; nobody may not be able to reach looplab's own interpreter."""
+MAX_FILES = 240
+"""Files a run may bring: each is a descriptor passed to bwrap in one message (the
+kernel passes at most 253)."""
+_CHUNK = 65536
+_DRAIN_S = 2.0
+"""How long past the program's exit (or its timeout) the outputs may take to close."""
 
 
 def bubblewrap_available() -> str | None:
@@ -34,8 +61,8 @@ def bubblewrap_available() -> str | None:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bwrap is not installed (apt-get install bubblewrap)"
-    if not os.path.exists("/usr/bin/python3"):
-        return "no /usr/bin/python3 to run inside bubblewrap (apt-get install python3)"
+    if not os.path.exists(PYTHON):
+        return f"no {PYTHON} to run inside bubblewrap (apt-get install python3)"
     try:
         probe = subprocess.run(
             [bwrap, *_bwrap_args(Limits()), "true"],
@@ -57,31 +84,67 @@ def _as_nobody() -> dict:
     return {}
 
 
-def _bwrap_args(limits: Limits) -> list[str]:
-    size = str(limits.file_mb * 1024 * 1024)
-    # fmt: off
-    args = [
-        "--unshare-all", "--die-with-parent", "--new-session",
-        "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
-    ]
-    for path in (*_SYSTEM_DIRS, *_SYSTEM_FILES):
+def _system_mounts() -> list[str]:
+    """/usr read-only, and the top-level directories a merged-/usr system links into
+    it as the same links (a link costs bwrap less than a bind mount)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for path in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime"):
         args += ["--ro-bind-try", path, path]
-    args += [
-        "--proc", "/proc", "--dev", "/dev",
-        "--size", size, "--perms", "1777", "--tmpfs", WORKDIR,
-        "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
-        "--remount-ro", "/",  # bwrap's own root is a tmpfs: make it read-only too
-        "--chdir", WORKDIR, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
-    ]
-    # fmt: on
     return args
 
 
-class BubblewrapSandbox(RunnerSandbox):
+def _bwrap_args(limits: Limits) -> list[str]:
+    size = str(limits.file_mb * 1024 * 1024)
+    # fmt: off
+    return [
+        "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
+        "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
+        *_system_mounts(),
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", size, "--perms", "1777", "--tmpfs", WORKDIR,
+        "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
+    ]
+    # fmt: on
+
+
+def _file_args(files: dict[str, bytes], first_fd: int) -> tuple[list[str], list[int]]:
+    """bwrap options that create ``files`` in the work directory, and the memfds they
+    read from (the caller closes them), which bwrap will see as ``first_fd``, the next..."""
+    args: list[str] = []
+    fds: list[int] = []
+    made: set[str] = set()
+    try:
+        for name, data in files.items():
+            parent = posixpath.dirname(posixpath.normpath(name))
+            parts = parent.split("/") if parent else []
+            for depth in range(1, len(parts) + 1):
+                directory = "/".join(parts[:depth])
+                if directory not in made:
+                    made.add(directory)
+                    args += ["--dir", f"{WORKDIR}/{directory}"]
+            fd = os.memfd_create("looplab-file")
+            fds.append(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.lseek(fd, 0, os.SEEK_SET)
+            args += ["--perms", "0644", "--file", str(first_fd + len(fds) - 1), f"{WORKDIR}/{name}"]
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return args, fds
+
+
+class BubblewrapSandbox(SandboxBase):
     """Runs each program in its own set of fresh namespaces."""
 
     isolation = "bubblewrap"
-    kill_all = True  # the runner is alone in its PID namespace
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__(limits)
@@ -89,41 +152,155 @@ class BubblewrapSandbox(RunnerSandbox):
         if bwrap is None:
             raise SandboxError("bubblewrap is not installed: apt-get install bubblewrap")
         self.bwrap = bwrap
+        self._spawner = Spawner(PYTHON, **_as_nobody())
 
     def _workdir(self) -> str:
-        return f"{WORKDIR}/run"
+        return WORKDIR
 
     def _rlimits(self, limits: Limits) -> dict[str, int]:
         values = rlimits_for(limits)
         values["RLIMIT_NPROC"] = limits.pids
         return values
 
-    def _execute(self, request: dict, limits: Limits) -> bytes | None:
+    def _result(self, request: dict, limits: Limits) -> ExecResult:
+        if len(request["files"]) > MAX_FILES:
+            raise SandboxError(f"at most {MAX_FILES} files a run on bubblewrap")
+        stdin_read, stdin_write = os.pipe()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        status_read, status_write = os.pipe()
+        file_args, file_fds = _file_args(request["files"], first_fd=4)
+        env_args = [arg for item in request["env"].items() for arg in ("--setenv", *item)]
         argv = [
             self.bwrap,
             *_bwrap_args(limits),
-            "/usr/bin/python3",
-            "-I",
-            "-S",
-            "-c",
-            RUNNER_SOURCE,
-        ]
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env={"PATH": "/usr/bin:/bin"},
-            **_as_nobody(),
-        )
+            *file_args,
+            "--remount-ro", "/",  # bwrap's own root is a tmpfs: make it read-only too
+            "--chdir", WORKDIR,
+            "--clearenv", *env_args,
+            "--json-status-fd", "3",
+            *request["argv"],
+        ]  # fmt: skip
+        started = time.monotonic()
         try:
-            out, err = proc.communicate(encode(request), timeout=limits.timeout_s + OUTER_GRACE_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return None
-        if proc.returncode != 0 and not out.strip():
+            pidfd = self._spawner.spawn(
+                argv,
+                request["rlimits"],
+                (stdin_read, out_write, err_write, status_write, *file_fds),
+            )
+        except BaseException:
+            for fd in (stdin_write, out_read, err_read, status_read):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (stdin_read, out_write, err_write, status_write, *file_fds):
+                os.close(fd)
+        try:
+            outputs, truncated, timed_out = _communicate(
+                pidfd,
+                stdin_write,
+                request["stdin"],
+                {"out": out_read, "err": err_read, "status": status_read},
+                request["output_limit"],
+                started + request["timeout"],
+            )
+        finally:
+            os.close(pidfd)
+        duration = time.monotonic() - started
+        status = _json_lines(outputs["status"])
+        err = outputs["err"]
+        if "child-pid" not in status and not timed_out:
             reason = " ".join(err.decode(errors="replace").split())[-300:]
-            raise SandboxError(f"bubblewrap failed (exit {proc.returncode}): {reason}")
-        return out
+            raise SandboxError(f"bubblewrap failed: {reason}")
+        if timed_out:
+            code = 137
+        elif "exit-code" in status:
+            code = status["exit-code"]
+        elif b"bwrap: execvp" in err:
+            code = 127  # the command does not exist: as a shell says it
+        else:
+            reason = " ".join(err.decode(errors="replace").split())[-300:]
+            raise SandboxError(f"bubblewrap ended without the program's status: {reason}")
+        return ExecResult(
+            stdout=outputs["out"].decode("utf-8", errors="replace"),
+            stderr=err.decode("utf-8", errors="replace"),
+            exit_code=code,
+            timed_out=timed_out,
+            # no cgroup here: the address-space limit shows as a MemoryError
+            oom_killed=code != 0 and b"MemoryError" in err[-2000:],
+            output_truncated=truncated,
+            duration_s=min(duration, request["timeout"]) if timed_out else duration,
+            isolation=self.isolation,
+        )
+
+    def close(self) -> None:
+        self._spawner.close()
+
+
+def _json_lines(data: bytes) -> dict:
+    """bwrap's status: one JSON object a line ({"child-pid": N}, then {"exit-code": N})."""
+    merged: dict = {}
+    for line in data.splitlines():
+        try:
+            merged.update(json.loads(line))
+        except (ValueError, TypeError):
+            continue
+    return merged
+
+
+def _communicate(
+    pidfd: int, stdin_fd: int, stdin: bytes, pipes: dict[str, int], limit: int, deadline: float
+) -> tuple[dict[str, bytes], bool, bool]:
+    """Feed ``stdin`` and read ``pipes`` until all of them close, keeping at most
+    ``limit`` bytes of each (draining the rest); at the deadline, kill the process
+    behind ``pidfd``. Closes every descriptor it is given but the pidfd.
+    Returns (what each pipe gave, truncated, timed_out)."""
+    names = {fd: name for name, fd in pipes.items()}
+    kept = {fd: bytearray() for fd in names}
+    pending = memoryview(stdin)
+    truncated = timed_out = False
+    with selectors.DefaultSelector() as selector:
+        for fd in names:
+            selector.register(fd, selectors.EVENT_READ)
+        if pending:
+            os.set_blocking(stdin_fd, False)
+            selector.register(stdin_fd, selectors.EVENT_WRITE)
+        else:
+            os.close(stdin_fd)
+            stdin_fd = -1
+        try:
+            while selector.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if timed_out:
+                        break  # killed, yet something holds a pipe: stop waiting
+                    timed_out = True
+                    with contextlib.suppress(ProcessLookupError):
+                        signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # the namespace dies too
+                    deadline = time.monotonic() + _DRAIN_S
+                    continue
+                for key, _ in selector.select(left):
+                    if key.fd == stdin_fd:
+                        try:
+                            pending = pending[os.write(stdin_fd, pending[:_CHUNK]) :]
+                        except OSError:
+                            pending = pending[:0]  # the program closed its stdin: not our error
+                        if not pending:
+                            selector.unregister(stdin_fd)
+                            os.close(stdin_fd)
+                            stdin_fd = -1
+                        continue
+                    chunk = os.read(key.fd, _CHUNK)
+                    if not chunk:
+                        selector.unregister(key.fd)
+                        continue
+                    room = limit - len(kept[key.fd])
+                    if room > 0:
+                        kept[key.fd] += chunk[:room]
+                    if len(chunk) > max(room, 0) and names[key.fd] != "status":
+                        truncated = True
+        finally:
+            for fd in (*names, stdin_fd):
+                if fd >= 0:
+                    os.close(fd)
+    return {names[fd]: bytes(data) for fd, data in kept.items()}, truncated, timed_out

@@ -1,13 +1,18 @@
 """The Docker backend: hardened containers kept warm in a pool.
 
 Every container is created with no network, a read-only root filesystem,
-size-capped tmpfs mounts for the work directory and /tmp, memory = swap
-limit, a CPU share, a pids limit, all capabilities dropped,
-no-new-privileges, and user nobody. A container idles (PID 1 is a tiny
-reaper of orphans) until a run takes it; the run executes the runner in a fresh directory under
-/work, which the runner removes again, and leaves no process behind. A run
-that times out, hits the memory limit or leaves any doubt kills its
-container, and a fresh one takes its place.
+size- and inode-capped tmpfs mounts for the work directory, /tmp and
+/dev/shm, memory = swap limit, a CPU share, a pids limit, no-new-privileges,
+and every capability dropped but the five its supervisor needs. The
+supervisor (``looplab.sandbox._runner.SUPERVISOR``) is the container's PID 1,
+running as root; looplab keeps its stdin and stdout attached and sends it
+one request at a time. For each it forks the program as nobody (which drops
+every capability: the program can neither signal, trace nor write to the
+supervisor) in a fresh directory under /work, collects its result, kills
+what it left running and empties the scratch mounts. So a warm run costs
+one interpreter start, not a ``docker exec`` and two. A run that times out,
+hits the memory limit or leaves any doubt ends its container, and a fresh
+one takes its place.
 
 Containers carry labels naming their owner process; those of owners that are
 gone are removed when a sandbox starts, so a killed run leaves nothing
@@ -33,7 +38,7 @@ from looplab.sandbox._base import (
     new_run_id,
     result_line,
 )
-from looplab.sandbox._runner import RUNNER_SOURCE
+from looplab.sandbox._runner import SUPERVISOR
 from looplab.sandbox._types import Limits
 
 __all__ = ["DEFAULT_IMAGES", "BUILT_IMAGE", "DockerSandbox", "docker_available", "reap_orphans"]
@@ -44,20 +49,12 @@ DEFAULT_IMAGES = ("python:3.12-slim", BUILT_IMAGE)
 """Tried in order when no image is named: the first one present locally is used."""
 LABEL = "looplab.sandbox"
 OWNER_LABEL = "looplab.owner"
-NOBODY = "65534:65534"
+NOBODY = 65534
+SUPERVISOR_CAPS = ["SETUID", "SETGID", "KILL", "DAC_OVERRIDE", "FOWNER"]
+"""What the supervisor needs: to become nobody for each program, to kill what it leaves,
+and to remove what it wrote. The programs keep none of them."""
 _INODES = 16384
 """Files and directories a run may create in each writable mount."""
-
-# PID 1 of every container: idles and reaps orphans, so the zombies a fork bomb
-# leaves behind never count against the pids limit of the next run.
-_REAPER = """
-import os, time
-while True:
-    try:
-        os.wait()
-    except ChildProcessError:
-        time.sleep(0.05)
-"""
 
 
 def _client(timeout: float = 30) -> Any:
@@ -162,16 +159,17 @@ class DockerSandbox(RunnerSandbox):
     def _key(limits: Limits) -> tuple:
         return (limits.memory_mb, limits.cpus, limits.pids, limits.file_mb)
 
-    def _create(self, limits: Limits) -> Any:
+    def _create(self, limits: Limits) -> _Warm:
         # Inodes are capped too: a tmpfs's inodes are kernel memory charged to the
         # container, and a program creating files without end would otherwise starve
-        # the runner of memory before it fills the size cap.
+        # the supervisor of memory before it fills the size cap.
         size = f"size={limits.file_mb}m,nr_inodes={_INODES},mode=1777,exec"
         try:
-            return self.client.containers.run(
+            container = self.client.containers.run(
                 self.image,
-                command=["python3", "-I", "-c", _REAPER],
+                command=["python3", "-I", "-S", "-c", SUPERVISOR],
                 detach=True,
+                stdin_open=True,
                 network_mode="none",
                 read_only=True,
                 tmpfs={"/work": size, "/tmp": size, "/dev/shm": size},
@@ -180,8 +178,9 @@ class DockerSandbox(RunnerSandbox):
                 nano_cpus=int(limits.cpus * 1e9),
                 pids_limit=limits.pids,
                 cap_drop=["ALL"],
+                cap_add=SUPERVISOR_CAPS,
                 security_opt=["no-new-privileges"],
-                user=NOBODY,
+                user="0:0",
                 environment={"PATH": "/usr/local/bin:/usr/bin:/bin"},
                 labels={LABEL: "1", OWNER_LABEL: self._owner},
             )
@@ -189,34 +188,47 @@ class DockerSandbox(RunnerSandbox):
             raise SandboxError(
                 f"cannot start a sandbox container from {self.image}: {exc}"
             ) from exc
+        try:
+            sock = self.client.api.attach_socket(
+                container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+        except Exception as exc:
+            self._discard_container(container)
+            raise SandboxError(f"cannot attach to the sandbox container: {exc}") from exc
+        return _Warm(container, sock)
 
-    def _take(self, limits: Limits) -> Any:
+    def _take(self, limits: Limits) -> _Warm:
         with self._lock:
             if self._closed:
                 raise SandboxError("this sandbox is closed")
             idle = self._idle.setdefault(self._key(limits), [])
-            container = idle.pop() if idle else None
-        return container or self._create(limits)
+            warm = idle.pop() if idle else None
+        return warm or self._create(limits)
 
-    def _give_back(self, limits: Limits, container: Any) -> None:
+    def _give_back(self, limits: Limits, warm: _Warm) -> None:
         with self._lock:
             idle = self._idle.setdefault(self._key(limits), [])
             if not self._closed and len(idle) < self.pool_size:
-                idle.append(container)
+                idle.append(warm)
                 return
-        self._discard(container)
+        self._discard(warm)
 
-    def _discard(self, container: Any) -> None:
+    def _discard(self, warm: _Warm) -> None:
+        warm.close()
+        self._discard_container(warm.container)
+
+    @staticmethod
+    def _discard_container(container: Any) -> None:
         with contextlib.suppress(Exception):  # already gone: that is what we wanted
             container.remove(force=True)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            containers = [c for idle in self._idle.values() for c in idle]
+            pool = [warm for idle in self._idle.values() for warm in idle]
             self._idle.clear()
-        for container in containers:
-            self._discard(container)
+        for warm in pool:
+            self._discard(warm)
 
     # -- one run ------------------------------------------------------------------
     def _workdir(self) -> str:
@@ -231,86 +243,89 @@ class DockerSandbox(RunnerSandbox):
         }
 
     def _execute(self, request: dict, limits: Limits) -> bytes | None:
+        request = {**request, "user": NOBODY}
         try:
             return self._execute_in(self._take(limits), request, limits)
         except SandboxError:
             # A pooled container in a bad state: one more try on a brand-new one.
             return self._execute_in(self._create(limits), request, limits)
 
-    def _execute_in(self, container: Any, request: dict, limits: Limits) -> bytes | None:
+    def _execute_in(self, warm: _Warm, request: dict, limits: Limits) -> bytes | None:
         healthy = False
         try:
-            answer = self._exec(container, encode(request), limits.timeout_s + OUTER_GRACE_S)
+            answer = warm.ask(encode(request), request["tag"], limits.timeout_s + OUTER_GRACE_S)
             healthy = answer is not None and _healthy(answer, request["tag"])
             return answer
         finally:
             if healthy:
-                self._give_back(limits, container)
-            else:  # a timeout, an OOM kill, leftovers or a broken exec: never reuse it
-                self._discard(container)
+                self._give_back(limits, warm)
+            else:  # a timeout, an OOM kill, leftovers or a dead supervisor: never reuse it
+                self._discard(warm)
                 threading.Thread(target=self._refill, args=(limits,), daemon=True).start()
 
     def _refill(self, limits: Limits) -> None:
         with contextlib.suppress(SandboxError):  # the next run creates one and reports it
             self._give_back(limits, self._create(limits))
 
-    def _exec(self, container: Any, request: bytes, timeout: float) -> bytes | None:
-        api = self.client.api
+
+class _Warm:
+    """A running container and the attached stream to its supervisor."""
+
+    def __init__(self, container: Any, sock: Any) -> None:
+        self.container = container
+        self._sock = sock
+        self._raw: socket.socket = getattr(sock, "_sock", sock)
+        self._frames = bytearray()
+
+    def ask(self, request: bytes, tag: str, timeout: float) -> bytes | None:
+        """Send one request; the supervisor's output up to the end of its result line,
+        or None if none came in time."""
+        marker = tag.encode("ascii")
+        out, err = bytearray(), bytearray()
+        deadline = time.monotonic() + timeout
         try:
-            exec_id = api.exec_create(
-                container.id,
-                ["python3", "-I", "-S", "-c", RUNNER_SOURCE],
-                stdin=True,
-                stdout=True,
-                stderr=True,
-                user=NOBODY,
-                workdir="/work",
-            )["Id"]
-            sock = api.exec_start(exec_id, socket=True)
-        except Exception as exc:
-            raise SandboxError(f"cannot run in the sandbox container: {exc}") from exc
-        raw = getattr(sock, "_sock", sock)
-        try:
-            raw.settimeout(timeout)
-            raw.sendall(request)
-            raw.shutdown(socket.SHUT_WR)  # end of the runner's stdin
-            stdout, stderr = _read_frames(raw, deadline=time.monotonic() + timeout)
+            self._raw.settimeout(timeout)
+            self._raw.sendall(struct.pack(">Q", len(request)) + request)
+            while True:
+                at = out.rfind(marker)
+                if at >= 0 and out.find(b"\n", at) >= 0:
+                    return bytes(out)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._raw.settimeout(left)
+                chunk = self._raw.recv(65536)
+                if not chunk:
+                    break  # the supervisor, and so the container, ended
+                self._frames += chunk
+                _split_frames(self._frames, out, err)
         except (TimeoutError, OSError):
             return None
-        finally:
-            with contextlib.suppress(OSError):
-                sock.close()
-        if stdout is None:
-            return None
-        if not stdout.strip():
-            reason = " ".join(stderr.decode(errors="replace").split())[-300:]
-            raise SandboxError(f"the runner failed in the container: {reason}")
-        return stdout
+        reason = " ".join(err.decode(errors="replace").split())[-300:]
+        raise SandboxError(f"the sandbox container's supervisor ended: {reason}")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()
 
 
 def _healthy(answer: bytes, tag: str) -> bool:
-    """What the runner itself said (never a line the program forged) about leftovers."""
+    """What the supervisor itself said (never a line the program forged) about leftovers."""
     try:
         return result_line(answer, tag).get("healthy") is True
     except ValueError:
         return False
 
 
-def _read_frames(raw: socket.socket, *, deadline: float) -> tuple[bytes | None, bytes]:
-    """Docker's multiplexed stream: 8-byte headers (stream, size), then the payload."""
-    chunks = []
-    while True:
-        if time.monotonic() > deadline:
-            return None, b""
-        chunk = raw.recv(65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    buffer = b"".join(chunks)
-    streams = {1: bytearray(), 2: bytearray()}
+def _split_frames(frames: bytearray, out: bytearray, err: bytearray) -> None:
+    """Docker's multiplexed stream: 8-byte headers (stream, size), then the payload. Moves
+    every whole frame from ``frames`` to ``out`` (stdout) or ``err``."""
     position = 0
-    while position + 8 <= len(buffer):
-        stream, size = buffer[position], struct.unpack(">I", buffer[position + 4 : position + 8])[0]
-        streams.setdefault(stream, bytearray()).extend(buffer[position + 8 : position + 8 + size])
+    while position + 8 <= len(frames):
+        size = struct.unpack(">I", frames[position + 4 : position + 8])[0]
+        if position + 8 + size > len(frames):
+            break
+        target = out if frames[position] == 1 else err
+        target += frames[position + 8 : position + 8 + size]
         position += 8 + size
-    return bytes(streams[1]), bytes(streams[2])
+    del frames[:position]

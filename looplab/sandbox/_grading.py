@@ -1,19 +1,26 @@
 """Grading a program against test code, HumanEval's way: ``check(candidate)``.
 
-The program, then the test code, then ``check(ENTRY_POINT)`` run as one
-script. Passing needs exit status 0 *and* a marker printed after the check
-with a nonce the program cannot know in advance, so code that calls
-``sys.exit(0)`` or ``os._exit(0)`` before the tests run does not pass.
+The tests run in a harness process of their own (``looplab.sandbox._harness``)
+and call the program, which runs in another process, through a proxy that
+passes only plain values. Passing needs the harness's exit status 0 *and*
+its marker, printed after ``check`` returns, with a nonce the program never
+sees. So nothing the program can do passes a test it fails: exiting early,
+printing the marker, returning an object equal to everything, patching
+builtins, hooking ``atexit`` or ``sys.excepthook``, or tracing the harness.
+The hidden tests never enter the program's process or its files.
 """
 
 from __future__ import annotations
 
+import marshal
 import secrets
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from looplab.sandbox._types import ExecResult, Limits, Sandbox
 
-__all__ = ["CheckResult", "acheck_program", "check_program", "grading_script"]
+__all__ = ["CheckResult", "acheck_program", "check_program", "context_from_prompt"]
 
 
 @dataclass(frozen=True)
@@ -26,8 +33,18 @@ class CheckResult:
     result: ExecResult
 
 
-def grading_script(program: str, test: str, entry_point: str, nonce: str) -> str:
-    return f"{program}\n\n{test}\n\ncheck({entry_point})\nprint({('LOOPLAB-PASSED-' + nonce)!r})\n"
+@cache
+def _harness_source() -> str:
+    return Path(__file__).with_name("_harness.py").read_text(encoding="utf-8")
+
+
+def _job(program: str, test: str, entry_point: str, context: str) -> tuple[dict, bytes, str]:
+    """The sandbox run's files and stdin, and the nonce of its pass marker."""
+    nonce = secrets.token_hex(16)
+    stdin = marshal.dumps(
+        {"test": test, "entry_point": entry_point, "context": context, "nonce": nonce}, 4
+    )
+    return {"solution.py": program}, stdin, nonce
 
 
 def _verdict(result: ExecResult, nonce: str) -> CheckResult:
@@ -45,25 +62,51 @@ def _verdict(result: ExecResult, nonce: str) -> CheckResult:
     return CheckResult(False, detail, result)
 
 
-def _last_error(stderr: str, lines: int = 6) -> str:
-    """The end of a traceback: where it failed and the exception line."""
+def _last_error(stderr: str, lines: int = 12) -> str:
+    """The end of a traceback: where the tests failed, the exception line, and where the
+    program raised it."""
     kept = [line for line in stderr.strip().splitlines() if line.strip()]
     return "\n".join(kept[-lines:])
 
 
+def context_from_prompt(prompt: str) -> str:
+    """A task's prompt as the tests' trusted context when it is Python (HumanEval's is:
+    imports, helpers and the entry point's signature), else nothing."""
+    try:
+        compile(prompt, "prompt", "exec")
+    except (SyntaxError, ValueError):
+        return ""
+    return prompt
+
+
 def check_program(
-    sandbox: Sandbox, program: str, test: str, entry_point: str, *, limits: Limits | None = None
+    sandbox: Sandbox,
+    program: str,
+    test: str,
+    entry_point: str,
+    *,
+    context: str = "",
+    limits: Limits | None = None,
 ) -> CheckResult:
-    """Run ``test`` against ``program``; passed iff ``check(entry_point)`` completes."""
-    nonce = secrets.token_hex(8)
-    result = sandbox.run(grading_script(program, test, entry_point, nonce), limits=limits)
+    """Run ``test`` against ``program``; passed iff ``check(entry_point)`` completes.
+
+    ``context`` is trusted code the tests may use, run before them in the harness:
+    a HumanEval prompt's imports and helpers (``poly``, ``encode_cyclic``)."""
+    files, stdin, nonce = _job(program, test, entry_point, context)
+    result = sandbox.run(_harness_source(), files=files, stdin=stdin, limits=limits)
     return _verdict(result, nonce)
 
 
 async def acheck_program(
-    sandbox: Sandbox, program: str, test: str, entry_point: str, *, limits: Limits | None = None
+    sandbox: Sandbox,
+    program: str,
+    test: str,
+    entry_point: str,
+    *,
+    context: str = "",
+    limits: Limits | None = None,
 ) -> CheckResult:
     """The async twin of ``check_program``."""
-    nonce = secrets.token_hex(8)
-    result = await sandbox.arun(grading_script(program, test, entry_point, nonce), limits=limits)
+    files, stdin, nonce = _job(program, test, entry_point, context)
+    result = await sandbox.arun(_harness_source(), files=files, stdin=stdin, limits=limits)
     return _verdict(result, nonce)

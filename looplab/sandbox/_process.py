@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 from looplab.sandbox._base import OUTER_GRACE_S, RunnerSandbox, encode, runner_env
-from looplab.sandbox._runner import RUNNER_SOURCE
+from looplab.sandbox._runner import ONE_SHOT
 from looplab.sandbox._types import Limits
 
 __all__ = ["ProcessSandbox", "rlimits_for"]
@@ -64,7 +64,7 @@ class ProcessSandbox(RunnerSandbox):
     def _execute(self, request: dict, limits: Limits) -> bytes | None:
         workdir = request["workdir"]
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", RUNNER_SOURCE],
+            [sys.executable, "-I", "-S", "-c", ONE_SHOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

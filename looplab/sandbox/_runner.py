@@ -1,31 +1,39 @@
-"""The runner: the one program every sandbox backend starts inside its isolation.
+"""The runner: the program the Docker and process backends start inside their
+isolation, once per run or, in a warm container, once per container.
 
-It is sent as the source of ``python3 -I -S -c`` (so an image needs nothing
-but a Python 3 interpreter) and reads one ``marshal``-encoded request on
-stdin until EOF::
+It is the source of ``python3 -I -S -c`` (so an image needs nothing but a
+Python 3 interpreter) and serves ``marshal``-encoded requests::
 
     {"workdir": "/work/ab12", "files": {"main.py": b"..."}, "argv": [...],
      "env": {...}, "stdin": b"...", "timeout": 5.0, "output_limit": 65536,
      "rlimits": {"RLIMIT_CPU": 6, ...}, "kill_all": False, "scratch": ["/tmp"],
-     "tag": "9f2c..."}
+     "user": 65534, "tag": "9f2c..."}
 
-It writes the files into a fresh directory, forks the program there in a new
-session with the resource limits, feeds its stdin, drains stdout and stderr
-(keeping at most ``output_limit`` bytes of each whatever the program writes),
-kills it at the timeout, kills whatever it left running (its session, or
-with ``kill_all`` every other process in the PID namespace), removes the
+For each, it forks the program in a new session, which (as ``user``, when
+given) writes the files into a fresh directory, takes the resource limits
+and execs; the runner feeds its stdin, drains stdout and stderr (keeping at
+most ``output_limit`` bytes of each whatever the program writes), kills it at
+the timeout, kills whatever it left running (its session, or with
+``kill_all`` every other process in the PID namespace), removes the
 directory, empties the ``scratch`` directories (what a reused container
 shares between runs) and prints one JSON line after the request's ``tag``;
-``healthy`` is false when anything was left behind. The program runs as the
-runner's uid and may write to the runner's stdout through /proc: the tag,
-which only the runner and the host know, marks the one line that is the
-result, so a forged or corrupting line is ignored.
+``healthy`` is false when anything was left behind.
+
+``ONE_SHOT`` reads one request on stdin until EOF (the process backend).
+``SUPERVISOR`` is PID 1 of a warm container, as root with just the
+capabilities to switch user, signal and clean up: it reads requests framed
+by an 8-byte length, one after another, and runs every program as ``user``
+(nobody), which can neither signal, trace nor write to it. A program that
+runs as the runner's own uid (the process backend) may write to the
+runner's stdout through /proc: the tag, which only the runner and the host
+know, marks the one line that is the result, so a forged or corrupting line
+is ignored.
 
 It imports only modules built into the interpreter (no json, subprocess or
 shutil): their imports alone cost ~25 ms, more than the rest of a run.
 """
 
-RUNNER_SOURCE = r"""
+_RUNNER = r"""
 import binascii, marshal, os, resource, select, sys, time
 
 KILL = 9
@@ -63,9 +71,18 @@ def leftovers(session, kill_all):
                 found.append(pid)
     return found
 
+def reap():
+    # as PID 1, the orphans of every run are ours to reap
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
 def kill_leftovers(session, kill_all):
     # True once nothing the program started is left, zombies reaped too
     for _ in range(100):
+        reap()
         pids = leftovers(session, kill_all)
         if not pids:
             return True
@@ -113,7 +130,27 @@ def empty(top):
     except OSError:
         return False
 
-def start(request, workdir):
+def write_files(request):
+    workdir = request["workdir"]
+    os.makedirs(workdir, exist_ok=True)
+    base = os.path.realpath(workdir) + os.sep
+    for name, data in request["files"].items():
+        path = os.path.realpath(os.path.join(workdir, name))
+        if not path.startswith(base):
+            raise ValueError("file name escapes the work directory: %r" % name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+def become(user):
+    # the program, not the runner, is the one the kernel kills for memory
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")
+    os.setgroups([])
+    os.setgid(user)
+    os.setuid(user)  # from root: every capability goes too
+
+def start(request):
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -122,13 +159,16 @@ def start(request, workdir):
     if pid == 0:
         try:
             os.setsid()
-            for name, value in request["rlimits"].items():
-                resource.setrlimit(getattr(resource, name), (value, value))
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             os.closerange(3, 1024)
-            os.chdir(workdir)
+            if request.get("user") is not None:
+                become(request["user"])
+            write_files(request)  # as the program's user: the files are its own
+            os.chdir(request["workdir"])
+            for name, value in request["rlimits"].items():
+                resource.setrlimit(getattr(resource, name), (value, value))
             os.execvpe(argv[0], argv, request["env"])
         except BaseException as exc:
             os.write(2, ("cannot run %r: %s\n" % (argv[0], exc)).encode())
@@ -137,23 +177,13 @@ def start(request, workdir):
         os.close(fd)
     return pid, in_w, out_r, err_r
 
-def main():
-    request = marshal.loads(sys.stdin.buffer.read())
+def serve(request):
     workdir = request["workdir"]
-    os.makedirs(workdir, exist_ok=True)
-    base = os.path.realpath(workdir) + os.sep
-    for name, data in request["files"].items():
-        path = os.path.realpath(os.path.join(workdir, name))
-        if not path.startswith(base):
-            raise SystemExit("file name escapes the work directory: %r" % name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
     limit = request["output_limit"]
     oom_before = oom_kills()
     started = time.monotonic()
     deadline = started + request["timeout"]
-    pid, in_w, out_r, err_r = start(request, workdir)
+    pid, in_w, out_r, err_r = start(request)
     pending = request["stdin"]
     if not pending:
         os.close(in_w)
@@ -225,11 +255,36 @@ def main():
     oom_killed = oom_kills() > oom_before or (code != 0 and b"MemoryError" in stderr[-2000:])
     flags = {"timed_out": timed_out, "truncated": truncated, "oom_killed": oom_killed,
              "healthy": clean and not oom_killed and not timed_out}
-    sys.stdout.write(
-        '\n%s{"stdout": "%s", "stderr": "%s", "exit_code": %d, "duration": %.6f, %s}\n' % (
-            request["tag"], b64(bytes(kept[out_r])), b64(stderr), code, duration,
-            ", ".join('"%s": %s' % (k, "true" if v else "false") for k, v in flags.items())))
+    for fd in (out_r, err_r, in_w, exited_fd):
+        if fd is not None:
+            os.close(fd)
+    return '\n%s{"stdout": "%s", "stderr": "%s", "exit_code": %d, "duration": %.6f, %s}\n' % (
+        request["tag"], b64(bytes(kept[out_r])), b64(stderr), code, duration,
+        ", ".join('"%s": %s' % (k, "true" if v else "false") for k, v in flags.items()))
+
+def main():
+    sys.stdout.write(serve(marshal.loads(sys.stdin.buffer.read())))
     sys.stdout.flush()
 
-main()
+def read_exactly(stream, size):
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            raise SystemExit(0)  # the host let go of us: the container ends
+        data += chunk
+    return data
+
+def supervise():
+    stream = sys.stdin.buffer
+    while True:
+        size = int.from_bytes(read_exactly(stream, 8), "big")
+        sys.stdout.write(serve(marshal.loads(read_exactly(stream, size))))
+        sys.stdout.flush()
 """
+
+ONE_SHOT = _RUNNER + "\nmain()\n"
+"""The runner of one request: the process backend's."""
+
+SUPERVISOR = _RUNNER + "\nsupervise()\n"
+"""The runner of a warm container, its PID 1, serving one request after another."""
