@@ -17,7 +17,8 @@ def study(
     name: Annotated[
         str,
         typer.Argument(
-            help="intrinsic-self-correction, self-repair, mistake-finding (or 'list')."
+            help="intrinsic-self-correction, self-repair, mistake-finding, calibration "
+            "(or 'list')."
         ),
     ],
     model: ModelOption = "local",
@@ -34,7 +35,7 @@ def study(
     samples: Annotated[
         int | None,
         typer.Option(min=1, help="self-repair: programs per task; mistake-finding: "
-                     "backtracking samples."),
+                     "backtracking samples; calibration: sampled answers."),
     ] = None,
     repairs: Annotated[
         int | None, typer.Option(min=0, help="self-repair: repairs per failing program.")
@@ -57,7 +58,16 @@ def study(
             table.add_column(column, overflow="fold")
         for s in STUDIES.values():
             table.add_row(s.name, s.paper, s.about)
+        table.add_row(
+            "calibration",
+            "Kadavath et al. 2022",
+            "the model answers; verbal, P(True), P(True) with samples, answer log-probability "
+            "and self-consistency score its answers; AUROC, risk-coverage and ECE per source",
+        )
         out.print(table)
+        return
+    if name == "calibration":
+        _calibration(model, limit, data, samples, run_dir)
         return
     options = StudyOptions(
         model=model,
@@ -90,4 +100,68 @@ def study(
             out.print(t.note, style="dim", highlight=False)
     for figure in sorted(root.glob("*.png")):
         out.print(f"figure: {figure}")
+    out.print(f"study: {root}/study.json")
+
+
+def _calibration(
+    model: str, limit: int | None, data: str | None, samples: int | None, run_dir: str | None
+) -> None:
+    """The calibration study: score, resume, print the table, draw the figure."""
+    import json
+
+    from rich.progress import Progress
+
+    from looplab.evals._calibration import (
+        CalibrationOptions,
+        calibration_tables,
+        run_calibration,
+        summary,
+        write_figure,
+    )
+    from looplab.evals._studies import default_data_dir
+
+    folder = Path(data) if data else default_data_dir()
+    options = CalibrationOptions(
+        model=model,
+        data=folder if (folder / "gsm8k").exists() else None,
+        **({"limit": limit} if limit else {}),
+        **({"samples": samples} if samples else {}),
+    )
+    if options.data is None:
+        err.print(f"no gsm8k under {folder}: arithmetic only", style="yellow")
+    target = Path(run_dir or "runs/study-calibration")
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("calibration", total=None)
+
+        def step(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        records, root = run_calibration(options, target, on_task=step)
+    rows = calibration_tables(records, options.sources)
+    figure = write_figure(records, root, options.sources)
+    (root / "study.json").write_text(json.dumps(summary(records, rows), indent=2), "utf-8")
+    out.rule("[bold]calibration[/bold] · Kadavath et al. 2022")
+    for family in dict.fromkeys(row.family for row in rows):
+        picked = [row for row in rows if row.family == family]
+        graded = [r["correct"] for r in records if family in ("all", r["family"])]
+        table = Table(
+            title=f"{family}: {sum(graded)} of {len(graded)} answers right (95% CIs over tasks)"
+        )
+        for column in ("source", "scored", "AUROC", "AURC (lower better)",
+                       "accuracy at 50% coverage", "ECE", "Brier", "tokens/task"):  # fmt: skip
+            table.add_column(column, overflow="fold")
+        for row in picked:
+            m = row.metrics
+            table.add_row(
+                row.source, str(m.n), str(m.auroc), str(m.aurc), str(m.selective_accuracy),
+                str(m.ece), str(m.brier), f"{row.tokens:.0f}",
+            )  # fmt: skip
+        out.print(table)
+    out.print(
+        "AUROC 0.5 is no information; tokens/task is what the confidence cost on top of "
+        "the answer.",
+        style="dim",
+        highlight=False,
+    )
+    out.print(f"figure: {figure}")
     out.print(f"study: {root}/study.json")

@@ -31,6 +31,7 @@ from looplab.llm._types import (
     CompletionOptions,
     Message,
     OnText,
+    TokenLogprob,
     as_messages,
     is_continuation,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "CompletionOptions",
     "Message",
     "OnText",
+    "TokenLogprob",
     "as_messages",
     "is_continuation",
     # structured output

@@ -24,6 +24,7 @@ from looplab.llm._types import (
     CompletionOptions,
     Message,
     OnText,
+    TokenLogprob,
     is_continuation,
 )
 from looplab.records import Usage
@@ -168,6 +169,7 @@ class LlamaCppModel:
             seed=options.seed,
             grammar=self._grammar(options.json_schema),
         )
+        logprobs = None
         with self._lock:
             # Greedy output must not depend on the request before: llama.cpp reuses the
             # cached prefix of the previous prompt, and evaluating the rest in other
@@ -175,7 +177,11 @@ class LlamaCppModel:
             # greedy answer (seen with 0.3.35). So every prompt is evaluated whole.
             self.llama.reset()
             started = time.perf_counter()
-            if on_text is None:
+            if options.logprobs is not None:
+                text, finish, prompt_tokens, completion_tokens, logprobs = self._with_logprobs(
+                    kwargs, options.logprobs, on_text
+                )
+            elif on_text is None:
                 out = self.llama.create_completion(**kwargs)
                 choice = out["choices"][0]
                 text, finish = choice["text"], choice["finish_reason"]
@@ -194,7 +200,118 @@ class LlamaCppModel:
                 calls=1,
             ),
             model=self.name,
+            logprobs=logprobs,
         )
+
+    def _with_logprobs(
+        self, kwargs: dict[str, Any], top: int, on_text: OnText | None
+    ) -> tuple[str, str, int, int, tuple[TokenLogprob, ...]]:
+        """The completion decoded token by token, reading each position's logits.
+
+        ``create_completion`` gives log-probabilities only to a model loaded with
+        ``logits_all``, which computes the logits of every prompt token too (slower
+        for every call) and then sorts the whole vocabulary in Python per token. The
+        logits of the last position are there anyway: this loop samples exactly as
+        ``create_completion`` does (same sampler settings, same stop and end rules) and
+        reads them before each token is taken."""
+        import llama_cpp
+        import numpy as np
+
+        llama = self.llama
+        prompt_tokens = llama.tokenize(kwargs["prompt"].encode("utf-8"), special=True)
+        room = llama.n_ctx() - len(prompt_tokens)
+        if room <= 0:
+            raise LLMError(f"the prompt ({len(prompt_tokens)} tokens) fills the context")
+        if kwargs["seed"] is not None:
+            llama.set_seed(kwargs["seed"])
+        stops = [stop.encode("utf-8") for stop in kwargs["stop"] or ()]
+        n_vocab = llama.n_vocab()
+        tokens: list[int] = []
+        entries: list[tuple[int, float, tuple[tuple[int, float], ...]]] = []
+        finish, text, shown = "length", b"", 0
+        generation = llama.generate(
+            prompt_tokens,
+            top_k=40,
+            top_p=kwargs["top_p"],
+            min_p=0.05,
+            temp=kwargs["temperature"],
+            repeat_penalty=1.0,
+            grammar=kwargs["grammar"],
+        )
+        for token in generation:
+            if llama_cpp.llama_vocab_is_eog(llama._model.vocab, token):
+                finish = "stop"
+                break
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(n_vocab,)
+            ).astype(np.float64)
+            shifted = logits - logits.max()
+            logprobs_row = shifted - np.log(np.exp(shifted).sum())
+            best = np.argpartition(-logprobs_row, top)[:top] if top else np.array([], int)
+            best = best[np.argsort(-logprobs_row[best])]
+            entries.append(
+                (
+                    token,
+                    float(logprobs_row[token]),
+                    tuple((int(i), float(logprobs_row[i])) for i in best),
+                )
+            )
+            tokens.append(token)
+            text = llama.detokenize(tokens, prev_tokens=prompt_tokens)
+            cut = min((text.find(stop) for stop in stops if stop in text), default=-1)
+            if cut >= 0:
+                text, finish = text[:cut], "stop"
+                break
+            if on_text is not None:  # hold back what may be the start of a stop sequence
+                safe = len(text) - max((len(stop) - 1 for stop in stops), default=0)
+                if safe > shown:
+                    on_text(text[shown:safe].decode("utf-8", errors="ignore"))
+                    shown = safe
+            if len(tokens) >= min(kwargs["max_tokens"], room):
+                break
+        generation.close()  # now, under the lock, not whenever it is collected
+        if on_text is not None and len(text) > shown:
+            on_text(text[shown:].decode("utf-8", errors="ignore"))
+        return (
+            text.decode("utf-8", errors="ignore"),
+            finish,
+            len(prompt_tokens),
+            len(tokens),
+            self._token_logprobs(entries, prompt_tokens, len(text)),
+        )
+
+    def _token_logprobs(
+        self,
+        entries: list[tuple[int, float, tuple[tuple[int, float], ...]]],
+        prompt_tokens: list[int],
+        length: int,
+    ) -> tuple[TokenLogprob, ...]:
+        """The entries as records, without tokens that start past ``length`` bytes of
+        text (those a stop sequence cut off)."""
+        llama, before, made = self.llama, list(prompt_tokens), []
+        start = 0
+        for token, logprob, best in entries:
+            if start >= length:
+                break
+            piece = llama.detokenize([token], prev_tokens=before)
+            made.append(
+                TokenLogprob(
+                    token=piece.decode("utf-8", errors="replace"),
+                    logprob=logprob,
+                    top=tuple(
+                        (
+                            llama.detokenize([i], prev_tokens=before).decode(
+                                "utf-8", errors="replace"
+                            ),
+                            value,
+                        )
+                        for i, value in best
+                    ),
+                )
+            )
+            before.append(token)
+            start += len(piece)
+        return tuple(made)
 
     def _stream(self, kwargs: dict[str, Any], on_text: OnText) -> tuple[str, str, int, int]:
         pieces: list[str] = []

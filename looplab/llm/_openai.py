@@ -26,7 +26,14 @@ from looplab.errors import (
     LLMTimeoutError,
     UnsupportedRequest,
 )
-from looplab.llm._types import Completion, CompletionOptions, Message, OnText, is_continuation
+from looplab.llm._types import (
+    Completion,
+    CompletionOptions,
+    Message,
+    OnText,
+    TokenLogprob,
+    is_continuation,
+)
 from looplab.records import Usage
 
 if TYPE_CHECKING:
@@ -127,6 +134,9 @@ class OpenAIModel:
             request["seed"] = options.seed
         if options.json_schema is not None:
             request["response_format"] = self._response_format(options.json_schema)
+        if options.logprobs is not None:
+            request["logprobs"] = True
+            request["top_logprobs"] = options.logprobs
         if is_continuation(messages):
             if not self.supports_continuation:
                 raise UnsupportedRequest(
@@ -176,12 +186,12 @@ class OpenAIModel:
         with self._translate_errors():
             if on_text is None:
                 response = self._create(request)
-                return self._from_response(response, time.perf_counter() - started)
+                return self._from_response(response, time.perf_counter() - started, request)
             stream = self._create(request, stream=True, stream_options={"include_usage": True})
             collected = _StreamCollector(on_text)
             for chunk in stream:
                 collected.add(chunk)
-        return collected.completion(self.name, time.perf_counter() - started)
+        return collected.completion(self, time.perf_counter() - started, request)
 
     async def acomplete(
         self,
@@ -195,14 +205,14 @@ class OpenAIModel:
         with self._translate_errors():
             if on_text is None:
                 response = await self._acreate(request)
-                return self._from_response(response, time.perf_counter() - started)
+                return self._from_response(response, time.perf_counter() - started, request)
             stream = await self._acreate(
                 request, stream=True, stream_options={"include_usage": True}
             )
             collected = _StreamCollector(on_text)
             async for chunk in stream:
                 collected.add(chunk)
-        return collected.completion(self.name, time.perf_counter() - started)
+        return collected.completion(self, time.perf_counter() - started, request)
 
     def _create(self, request: dict[str, Any], **extra: Any) -> Any:
         try:
@@ -234,7 +244,7 @@ class OpenAIModel:
         body.update(request.get("extra_body", {}))
         return client.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
-    def _from_response(self, response: Any, latency: float) -> Completion:
+    def _from_response(self, response: Any, latency: float, request: dict) -> Completion:
         if not response.choices:
             raise LLMServerError(f"{self.name} returned no choices")
         choice = response.choices[0]
@@ -243,7 +253,20 @@ class OpenAIModel:
             finish_reason=choice.finish_reason or "stop",
             usage=_usage(response.usage, latency),
             model=self.name,
+            logprobs=self._logprobs(request, _token_logprobs(choice), choice.message.content),
         )
+
+    def _logprobs(
+        self, request: dict, made: list[TokenLogprob], text: str | None
+    ) -> tuple[TokenLogprob, ...] | None:
+        """What the server gave, if asked; a server that ignores the request says so."""
+        if "logprobs" not in request:
+            return None
+        if not made and text:
+            raise UnsupportedRequest(
+                f"{self.name} returned no log-probabilities: the server does not give them"
+            )
+        return tuple(made)
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
@@ -282,24 +305,40 @@ class _StreamCollector:
         self.pieces: list[str] = []
         self.finish_reason = "stop"
         self.usage: Any = None
+        self.logprobs: list[TokenLogprob] = []
 
     def add(self, chunk: Any) -> None:
         if chunk.usage is not None:
             self.usage = chunk.usage
         for choice in chunk.choices[:1]:
+            self.logprobs += _token_logprobs(choice)
             if choice.delta and choice.delta.content:
                 self.pieces.append(choice.delta.content)
                 self.on_text(choice.delta.content)
             if choice.finish_reason:
                 self.finish_reason = choice.finish_reason
 
-    def completion(self, name: str, latency: float) -> Completion:
+    def completion(self, model: OpenAIModel, latency: float, request: dict) -> Completion:
+        text = "".join(self.pieces)
         return Completion(
-            text="".join(self.pieces),
+            text=text,
             finish_reason=self.finish_reason,
             usage=_usage(self.usage, latency),
-            model=name,
+            model=model.name,
+            logprobs=model._logprobs(request, self.logprobs, text),
         )
+
+
+def _token_logprobs(choice: Any) -> list[TokenLogprob]:
+    content = getattr(getattr(choice, "logprobs", None), "content", None) or ()
+    return [
+        TokenLogprob(
+            token=entry.token,
+            logprob=entry.logprob,
+            top=tuple((alt.token, alt.logprob) for alt in entry.top_logprobs or ()),
+        )
+        for entry in content
+    ]
 
 
 def _usage(reported: Any, latency: float) -> Usage:

@@ -41,11 +41,10 @@ _VERSION = 1
 
 def request_key(model: str, messages: Sequence[Message], options: CompletionOptions) -> str:
     """A stable hash of everything that determines a completion."""
-    payload = {
-        "model": model,
-        "messages": [m.model_dump() for m in messages],
-        "options": options.model_dump(mode="json"),
-    }
+    dumped = options.model_dump(mode="json")
+    if dumped["logprobs"] is None:  # so that recordings made before it existed still match
+        del dumped["logprobs"]
+    payload = {"model": model, "messages": [m.model_dump() for m in messages], "options": dumped}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 

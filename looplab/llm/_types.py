@@ -15,6 +15,7 @@ __all__ = [
     "CompletionOptions",
     "Message",
     "OnText",
+    "TokenLogprob",
     "as_messages",
     "is_continuation",
 ]
@@ -54,6 +55,20 @@ class CompletionOptions(BaseModel):
     """Sampling seed, where the backend honours one."""
     json_schema: dict[str, Any] | None = None
     """Constrain the output to JSON matching this schema (see ``complete_structured``)."""
+    logprobs: int | None = Field(default=None, ge=0, le=20)
+    """Return each generated token's log-probability with this many of the most likely
+    tokens at its position (0: the chosen token's only); None: no log-probabilities."""
+
+
+class TokenLogprob(BaseModel):
+    """One generated token: its text, its log-probability, and the most likely tokens
+    at its position (most likely first) with theirs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
 
 
 class Completion(BaseModel):
@@ -69,6 +84,8 @@ class Completion(BaseModel):
     """Tokens and latency of this one call."""
     model: str
     """The name of the model that produced it."""
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    """Per generated token, when the request asked (``CompletionOptions.logprobs``)."""
 
 
 @runtime_checkable

@@ -1,0 +1,207 @@
+"""Confidence sources (P(True), answer log-probability, agreement) and the metrics that
+judge them, each against a hand or brute-force computation."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+import pytest
+
+from looplab.agents._confidence import (
+    P_TRUE_PREFIX,
+    agreement,
+    answer_logprob,
+    p_true_from,
+    p_true_messages,
+)
+from looplab.evals._confidence_metrics import (
+    confidence_metrics,
+    reliability_bins,
+    risk_coverage,
+)
+from looplab.llm import Completion, TokenLogprob
+from looplab.records import Usage
+
+
+def entry(token, logprob, *top):
+    return TokenLogprob(token=token, logprob=logprob, top=tuple(top))
+
+
+def test_p_true_pools_the_spellings_of_each_option_at_the_first_option_token():
+    reply = [
+        entry(" (", -0.1, (" (", -0.1)),  # not an option: skipped
+        entry("A", -0.5, ("A", -0.5), (" A", -2.0), ("True", -3.0), ("B", -1.0), ("C", -4.0)),
+        entry(")", -0.1),
+    ]
+    true_mass = math.exp(-0.5) + math.exp(-2.0) + math.exp(-3.0)
+    false_mass = math.exp(-1.0)
+    assert p_true_from(reply) == pytest.approx(true_mass / (true_mass + false_mass))
+    # the word options and a False first
+    words = [entry(" False", -0.2, (" False", -0.2), ("(B", -1.5), (" true", -2.5))]
+    expected = math.exp(-2.5) / (math.exp(-2.5) + math.exp(-0.2) + math.exp(-1.5))
+    assert p_true_from(words) == pytest.approx(expected)
+    assert p_true_from([entry("Maybe", -0.1, ("Maybe", -0.1))]) is None
+    assert p_true_from([]) is None
+
+
+def test_p_true_question_shows_samples_and_begins_the_reply():
+    messages = p_true_messages("What is 2+2?", "4", ["4", "5"])
+    assert messages[-1].role == "assistant" and messages[-1].content == P_TRUE_PREFIX
+    asked = messages[0].content
+    assert "Question: What is 2+2?" in asked and "Proposed Answer: 4" in asked
+    assert "brainstormed ideas:\n- 4\n- 5" in asked and "(A) True" in asked
+    assert len(p_true_messages("q", "a", continuation=False)) == 1
+
+
+def test_answer_logprob_is_the_geometric_mean_over_the_answer_tokens():
+    tokens = [entry("x", -1.0), entry(" =", -0.5), entry(" 4", -0.2), entry("2", -0.4)]
+    completion = Completion(
+        text="x = 42",
+        finish_reason="stop",
+        usage=Usage(),
+        model="m",
+        logprobs=tuple(tokens),
+    )
+    assert answer_logprob(completion, "42") == pytest.approx(math.exp((-0.2 - 0.4) / 2))
+    assert answer_logprob(completion, "7") is None and answer_logprob(completion, None) is None
+    assert answer_logprob(completion.model_copy(update={"logprobs": None}), "42") is None
+
+
+def test_agreement_counts_samples_equal_to_the_answer():
+    same = lambda a, b: a.strip() == b.strip()  # noqa: E731
+    assert agreement("4", ["4", " 4", "5", None], same) == 0.5
+    assert agreement(None, ["4"], same) is None and agreement("4", [], same) is None
+
+
+# -- metrics against brute force ----------------------------------------------------------
+
+
+def brute_auroc(c, y):
+    pos = [ci for ci, yi in zip(c, y, strict=True) if yi]
+    neg = [ci for ci, yi in zip(c, y, strict=True) if not yi]
+    if not pos or not neg:
+        return None
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg))
+    return wins / (len(pos) * len(neg))
+
+
+def brute_risk_curve(c, y):
+    """Risk after taking every answer at least as confident as each distinct level."""
+    points = []
+    for level in sorted(set(c), reverse=True):
+        taken = [yi for ci, yi in zip(c, y, strict=True) if ci >= level]
+        points.append((len(taken) / len(c), 1 - sum(taken) / len(taken)))
+    return points
+
+
+def brute_aurc(c, y):
+    # each answer contributes the risk at the end of its tie group
+    risk_at = {}
+    for level in set(c):
+        taken = [yi for ci, yi in zip(c, y, strict=True) if ci >= level]
+        risk_at[level] = 1 - sum(taken) / len(taken)
+    return sum(risk_at[ci] for ci in c) / len(c)
+
+
+def brute_selective(c, y, coverage):
+    for level in sorted(set(c), reverse=True):
+        taken = [yi for ci, yi in zip(c, y, strict=True) if ci >= level]
+        if len(taken) >= coverage * len(c) - 1e-9:
+            return sum(taken) / len(taken)
+    raise AssertionError
+
+
+def brute_ece(c, y):
+    bins = {}
+    for ci, yi in zip(c, y, strict=True):
+        bins.setdefault(min(int(ci * 10), 9), []).append((ci, yi))
+    return sum(abs(sum(yi - ci for ci, yi in items)) for items in bins.values()) / len(c)
+
+
+CASES = {
+    "ties": ([0.9, 0.9, 0.5, 0.5, 0.5, 0.1, 1.0, 0.0], [1, 0, 1, 1, 0, 0, 1, 0]),
+    "all right": ([0.2, 0.7, 0.7, 0.9], [1, 1, 1, 1]),
+    "all wrong": ([0.2, 0.7, 0.7, 0.9], [0, 0, 0, 0]),
+    "unparsed left out": ([0.8, None, 0.3, None, 0.6, 0.55], [1, 1, 0, 0, 0, 1]),
+    "random": (
+        [round(random.Random(1).random() * 10) / 10 for _ in range(40)],
+        [random.Random(i).random() < 0.4 for i in range(40)],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_metrics_equal_brute_force(case):
+    confidences, correct = CASES[case]
+    kept = [(ci, bool(yi)) for ci, yi in zip(confidences, correct, strict=True) if ci is not None]
+    c, y = [k[0] for k in kept], [k[1] for k in kept]
+    got = confidence_metrics(confidences, [bool(v) for v in correct], resamples=200)
+    assert got.n == len(c) and got.right == sum(y)
+    auroc = brute_auroc(c, y)
+    assert (got.auroc.value is None) if auroc is None else got.auroc.value == pytest.approx(auroc)
+    assert got.aurc.value == pytest.approx(brute_aurc(c, y))
+    assert got.selective_accuracy.value == pytest.approx(brute_selective(c, y, 0.5))
+    assert got.ece.value == pytest.approx(brute_ece(c, y))
+    assert got.brier.value == pytest.approx(
+        sum((ci - yi) ** 2 for ci, yi in zip(c, y, strict=True)) / len(c)
+    )
+    curve, brute = risk_coverage(confidences, correct), brute_risk_curve(c, y)
+    assert [x for point in curve for x in point] == pytest.approx(
+        [x for point in brute for x in point]
+    )
+    bins = reliability_bins(confidences, correct)
+    assert sum(b.answers for b in bins) == len(c)
+    for b in bins:
+        inside = [(ci, yi) for ci, yi in kept if b.low <= ci < b.high or (b.high == 1 == ci)]
+        assert b.answers == len(inside)
+        if inside:
+            assert b.accuracy == pytest.approx(sum(yi for _, yi in inside) / len(inside))
+
+
+def test_intervals_hold_the_value_and_repeat():
+    confidences, correct = CASES["random"]
+    first = confidence_metrics(confidences, correct)
+    again = confidence_metrics(confidences, correct)
+    assert first == again
+    for estimate in (first.auroc, first.aurc, first.selective_accuracy, first.ece, first.brier):
+        assert estimate.low <= estimate.value <= estimate.high
+
+
+def test_no_scored_answers_gives_no_numbers():
+    empty = confidence_metrics([None, None], [True, False])
+    assert empty.n == 0 and empty.auroc.value is None and empty.ece.value is None
+
+
+# -- the study, end to end on the embedded model ------------------------------------------
+
+
+@pytest.mark.slow
+def test_calibration_study_scores_resumes_and_never_doubles(embedded_model, tmp_path):
+    from looplab.evals._calibration import (
+        RECORDS,
+        CalibrationOptions,
+        calibration_tables,
+        run_calibration,
+        study_tasks,
+    )
+
+    options = CalibrationOptions(limit=3, samples=1, max_tokens=48)
+    records, root = run_calibration(options, tmp_path, model=embedded_model)
+    assert [r["task"] for r in records] == [t.id for t in study_tasks(options)]
+    for record in records:
+        assert set(record["confidences"]) == set(options.sources)
+        for value in record["confidences"].values():
+            assert value is None or 0.0 <= value <= 1.0
+        assert record["tokens"]["p_true"] > 0 and record["tokens"]["answer_logprob"] == 0
+    # a kill mid-write leaves half a line: that task is done again, nothing is doubled
+    path = root / RECORDS
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2]) + lines[2][: len(lines[2]) // 2])
+    again, _ = run_calibration(options, tmp_path, model=embedded_model)
+    assert sorted(r["task"] for r in again) == sorted(r["task"] for r in records)
+    assert len(path.read_text().splitlines()) == 3
+    assert again[2] == records[2]  # greedy answers and scores replay exactly
+    rows = calibration_tables(again)
+    assert {row.source for row in rows} == set(options.sources)
