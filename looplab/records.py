@@ -210,6 +210,10 @@ class Critique(BaseModel):
     verdict: Verdict | None
     """None when the critic's output could not be parsed (recorded, never guessed)."""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    confidence_source: str = "verbal"
+    """Where ``confidence`` came from: ``verbal`` (the critic wrote it: its confidence in
+    its verdict) or ``p_true`` (the model's probability that the answer is true, Kadavath
+    et al. 2022; the verdict is then that probability against a threshold)."""
     feedback: str = ""
     """What the generator is shown when it repairs."""
     error_location: str | None = None
@@ -228,6 +232,19 @@ class Critique(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
     model: str = ""
+
+    @property
+    def p_correct(self) -> float | None:
+        """The critique's probability that the attempt is right, whatever its source."""
+        if self.confidence is None:
+            return None
+        if self.confidence_source != "verbal":
+            return self.confidence
+        if self.verdict == "correct":
+            return self.confidence
+        if self.verdict == "incorrect":
+            return 1.0 - self.confidence
+        return None
 
     @property
     def score(self) -> float:

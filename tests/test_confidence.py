@@ -205,3 +205,42 @@ def test_calibration_study_scores_resumes_and_never_doubles(embedded_model, tmp_
     assert again[2] == records[2]  # greedy answers and scores replay exactly
     rows = calibration_tables(again)
     assert {row.source for row in rows} == set(options.sources)
+
+
+@pytest.mark.slow
+def test_a_p_true_critic_takes_its_verdict_from_the_threshold(embedded_model, tmp_path):
+    """The recorded reply's log-probabilities give the critique's confidence by hand."""
+    import json
+
+    from looplab.agents import Critic
+    from looplab.llm import RecordingModel
+    from looplab.records import TaskView
+
+    recorder = RecordingModel(embedded_model, tmp_path)
+    task = TaskView(id="t", prompt="What is 7 + 5?", family="arithmetic")
+    for threshold in (0.0, 1.0):
+        critic = Critic(recorder, confidence="p_true", threshold=threshold)
+        critique = critic.critique(task, "7 + 5 = 12.\nAnswer: 12", iteration=0)
+        assert critique.confidence_source == "p_true" and critique.parsed
+        assert critique.verdict == ("correct" if threshold == 0.0 else "incorrect")
+    line = json.loads((tmp_path / "completions.jsonl").read_text().splitlines()[-1])
+    recorded = Completion.model_validate(line["completion"])
+    assert critique.confidence == pytest.approx(p_true_from(recorded.logprobs))
+    assert critique.p_correct == critique.confidence
+
+
+def test_confidence_above_stops_on_the_probability_of_being_right():
+    from looplab.graphs import ConfidenceAbove
+    from looplab.records import Critique
+
+    def state(**critique):
+        return {"critiques": [Critique(iteration=0, **critique)]}
+
+    policy = ConfidenceAbove(0.8)
+    assert policy.reason(state(verdict="correct", confidence=0.9), None) == "confident"
+    # a verbal critic's 0.9 in "incorrect" is 0.1 that the answer is right
+    assert policy.reason(state(verdict="incorrect", confidence=0.9), None) is None
+    p_true = dict(verdict="incorrect", confidence=0.85, confidence_source="p_true")
+    assert policy.reason(state(**p_true), None) == "confident"
+    assert policy.reason(state(verdict=None), None) is None
+    assert policy.reason({"critiques": []}, None) is None

@@ -2,13 +2,14 @@
 Critic (a structured verdict, optionally after verifying with tools) and the MistakeFinder
 (the first wrong step of a chain of thought)."""
 
-from looplab.agents._critic import Critic, CriticVerdict
+from looplab.agents._critic import CRITIC_CONFIDENCE, Critic, CriticVerdict
 from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
 from looplab.agents._finder import FINDER_STYLES, FinderStyle, MistakeFinder, number_steps
 from looplab.agents._generator import Generator
 
 __all__ = [
     "FINDER_STYLES",
+    "CRITIC_CONFIDENCE",
     "Critic",
     "CriticVerdict",
     "DecodeLoop",

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, Field
 
 from looplab._steps import Body, adrive, call, drive
+from looplab.agents._confidence import p_true
 from looplab.agents._generator import Generator
 from looplab.llm import (
     ChatModel,
@@ -32,7 +33,10 @@ from looplab.prompts import render_prompt
 from looplab.records import Critique, Generation, TaskView, ToolCall, Usage, Verdict
 from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
 
-__all__ = ["Critic", "CriticVerdict"]
+__all__ = ["CRITIC_CONFIDENCE", "Critic", "CriticVerdict"]
+
+CRITIC_CONFIDENCE = ("verbal", "p_true")
+"""Where a critic's confidence can come from: what it writes, or P(True)."""
 
 
 class CriticVerdict(BaseModel):
@@ -56,7 +60,15 @@ class Critic:
         tools: ToolRegistry | Iterable[Tool] = (),
         options: CompletionOptions | None = None,
         verify_options: CompletionOptions | None = None,
+        confidence: str = "verbal",
+        threshold: float = 0.5,
     ) -> None:
+        if confidence not in CRITIC_CONFIDENCE:
+            raise ValueError(
+                f"critic confidence {confidence!r}: use one of {', '.join(CRITIC_CONFIDENCE)}"
+            )
+        self.confidence = confidence
+        self.threshold = threshold
         self.model = model
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.options = options or CompletionOptions(max_tokens=256)
@@ -103,6 +115,8 @@ class Critic:
             *_EXAMPLES,
             self._request(task, answer_text, note),
         ]
+        if self.confidence == "p_true":
+            return (yield from self._p_true(task, answer_text, iteration, started))
         if len(self.tools):
             verification = yield from self._verify(task, answer_text, note)
             tool_calls, usage = verification.tool_calls, verification.usage
@@ -140,6 +154,34 @@ class Critic:
             confidence=parsed.confidence,
             feedback=parsed.feedback,
             error_location=parsed.error_location or None,
+            **common,
+        )
+
+    def _p_true(
+        self, task: TaskView, answer_text: str, iteration: int, started: float
+    ) -> Body[Critique]:
+        """The verdict from P(True) against the threshold. P(True) says nothing of where
+        an answer is wrong, so the feedback only says how likely it is to be."""
+        value, completion = yield from p_true(self.model, task.prompt, answer_text)
+        common = dict(
+            iteration=iteration,
+            source="model",
+            confidence_source="p_true",
+            raw=completion.text,
+            usage=completion.usage,
+            latency_s=time.perf_counter() - started,
+            model=self.model.name,
+        )
+        if value is None:
+            return Critique(verdict=None, parsed=False, **common)
+        right = value >= self.threshold
+        feedback = f"A check estimates that your answer is right with probability {value:.2f}." + (
+            "" if right else " Check each step and correct what is wrong."
+        )
+        return Critique(
+            verdict="correct" if right else "incorrect",
+            confidence=value,
+            feedback=feedback,
             **common,
         )
 

@@ -25,6 +25,9 @@ def eval_(
     critic_model: Annotated[str | None, typer.Option(help="Critic model spec.")] = None,
     tools: Annotated[str | None, typer.Option(help="Generator tools, e.g. calc.")] = None,
     critic_tools: Annotated[str | None, typer.Option(help="Critic tools.")] = None,
+    critic_confidence: Annotated[
+        str, typer.Option(help="Critic confidence: verbal (written) or p_true (P(True)).")
+    ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts per task.")] = 3,
     max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 200,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
@@ -92,6 +95,7 @@ def eval_(
             critic_model=critic_model,
             tools=_split(tools),
             critic_tools=_split(critic_tools),
+            critic_confidence=critic_confidence,
             max_iters=max_iters,
             max_tokens=max_tokens,
             temperature=temperature,

@@ -27,6 +27,9 @@ def run(
     critic_tools: Annotated[
         str | None, typer.Option(help="Critic tools (tool_critic defaults to calc).")
     ] = None,
+    critic_confidence: Annotated[
+        str, typer.Option(help="Critic confidence: verbal (written) or p_true (P(True)).")
+    ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts.")] = 3,
     max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 256,
     family: Annotated[
@@ -57,6 +60,7 @@ def run(
         critic_model=critic_model,
         tools=_split(tools),
         critic_tools=_split(critic_tools),
+        critic_confidence=critic_confidence,
         max_iters=max_iters,
         max_tokens=max_tokens,
     )

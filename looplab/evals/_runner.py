@@ -74,6 +74,8 @@ class EvalConfig(BaseModel):
     critic_model: str | None = None
     tools: list[str] = Field(default_factory=list)
     critic_tools: list[str] = Field(default_factory=list)
+    critic_confidence: str = "verbal"
+    """``verbal`` or ``p_true``: where the critic's confidence (and verdict) comes from."""
     max_iters: int = 3
     max_tokens: int = 256
     temperature: float = 0.0
@@ -105,6 +107,7 @@ class EvalConfig(BaseModel):
             critic_model=self.critic_model,
             tools=self.tools,
             critic_tools=self.critic_tools,
+            critic_confidence=self.critic_confidence,
             max_iters=self.max_iters,
             max_tokens=self.max_tokens,
             temperature=self.temperature,

@@ -25,6 +25,7 @@ __all__ = [
     "AnswerUnchanged",
     "AnyOf",
     "CostBudget",
+    "ConfidenceAbove",
     "CriticSaysCorrect",
     "MaxIterations",
     "NoVisibleTests",
@@ -87,6 +88,20 @@ class CriticSaysCorrect:
         if last.verdict == "correct" and (last.confidence or 0.0) >= self.threshold:
             return "critic_correct"
         return None
+
+
+@dataclass(frozen=True)
+class ConfidenceAbove:
+    """Stop when the latest critique's probability that the answer is right (any
+    confidence source: ``Critique.p_correct``) is at least ``threshold``."""
+
+    threshold: float
+    uses_oracle: bool = False
+
+    def reason(self, state: LoopState, oracle: OracleCheck | None) -> str | None:
+        critiques = state.get("critiques", [])
+        p = critiques[-1].p_correct if critiques else None
+        return "confident" if p is not None and p >= self.threshold else None
 
 
 @dataclass(frozen=True)

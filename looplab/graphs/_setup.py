@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from looplab.agents import FINDER_STYLES, Critic, Generator
+from looplab.agents import CRITIC_CONFIDENCE, FINDER_STYLES, Critic, Generator
 from looplab.errors import ConfigError
 from looplab.graphs._policies import AnyOf, MaxIterations, Oracle
 from looplab.graphs._run import GraphFactory, load_graph_factory
@@ -32,6 +32,9 @@ class SetupOptions:
     tools: Sequence[str] = ()
     critic_tools: Sequence[str] = ()
     """Tools of the critic; ``tool_critic`` defaults to the calculator."""
+    critic_confidence: str = "verbal"
+    """``verbal`` (the critic's written confidence) or ``p_true`` (P(True), its verdict
+    by threshold 0.5)."""
     max_iters: int = 3
     max_tokens: int = 256
     """Per answer (all its tool rounds together)."""
@@ -65,6 +68,11 @@ def check_setup_options(options: SetupOptions) -> None:
         parse_model_spec(spec)
     FeedbackSpec.parse(options.feedback)
     make_syntax(options.tool_syntax)
+    if options.critic_confidence not in CRITIC_CONFIDENCE:
+        raise ConfigError(
+            f"unknown critic confidence {options.critic_confidence!r}: use "
+            + " or ".join(CRITIC_CONFIDENCE)
+        )
     unknown = [t for t in (*options.tools, *options.critic_tools) if t not in BUILTIN_TOOLS]
     if unknown:
         raise ConfigError(f"unknown tool {unknown[0]!r}: the tools are {', '.join(BUILTIN_TOOLS)}")
@@ -107,7 +115,9 @@ def build_setup(
         options=completion,
     )
     critic_tools = list(options.critic_tools) or (["calc"] if name == "tool_critic" else [])
-    critic = Critic(critic_model, tools=make_tools(critic_tools))
+    critic = Critic(
+        critic_model, tools=make_tools(critic_tools), confidence=options.critic_confidence
+    )
     if sandbox is None and name in SANDBOX_GRAPHS:
         from looplab.sandbox import make_sandbox
 
