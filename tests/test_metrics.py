@@ -98,6 +98,29 @@ def test_critic_against_ground_truth(metrics):
     assert c.ece.value == pytest.approx(2.3 / 7)
 
 
+def test_each_confidence_source_is_judged_by_how_it_separates_right_from_wrong(metrics):
+    """The critiques' probabilities that their answers are right, against the grades:
+    (0.2, wrong) (0.9, right) (0.4, right) (0.7, wrong) (0.9, right) (0.5, wrong) (0.1,
+    wrong), the unparsed one left out; AUROC by counting pairs."""
+    d = metrics.critic.by_source["verbal"]
+    assert d.n == 7 and d.right == 3
+    pos, neg = [0.9, 0.4, 0.9], [0.2, 0.7, 0.5, 0.1]
+    wins = sum(1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg)
+    assert d.auroc.value == pytest.approx(wins / 12)
+    assert d.auroc.low <= d.auroc.value <= d.auroc.high
+    mixed = [
+        *RESULTS[:2],
+        result("T5", [True], [("correct", 0.8)]).model_copy(
+            update={"trajectory": result("T5", [True], [("correct", 0.8)]).trajectory.model_copy(
+                update={"critiques": [critique(0, "incorrect", 0.3).model_copy(
+                    update={"confidence_source": "p_true"})]}
+            )}
+        ),
+    ]  # fmt: skip
+    by_source = compute_metrics(mixed).critic.by_source
+    assert sorted(by_source) == ["p_true", "verbal"] and by_source["p_true"].n == 1
+
+
 def test_tokens_and_pass_at_t(metrics):
     # each attempt costs 10 tokens and each critique 5: paths 15/30/45 tokens
     assert metrics.budgets == [15, 30, 45]

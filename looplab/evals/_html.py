@@ -151,6 +151,16 @@ applyFilters().then(() => {
 """
 
 
+def _discrimination_html(m: RunMetrics) -> str:
+    """How well each confidence source tells right answers from wrong ones."""
+    return "".join(
+        f"<p>confidence ({escape(source)}, {d.n} judgements) tells right from wrong "
+        f"answers: AUROC {d.auroc} · AURC {d.aurc} · accuracy of the most confident half "
+        f"{_pct(d.selective_accuracy)}</p>"
+        for source, d in m.critic.by_source.items()
+    )
+
+
 def _calls(calls: list[ToolCall]) -> list[dict]:
     return [
         {
@@ -340,6 +350,7 @@ damage rate {_pct(m.damage_rate)} · tokens {m.total_tokens:,}
 </table><p>{c.judged} judgements, {c.unparsed} unparsed · verdict accuracy
 {_pct(c.verdict_accuracy)} · precision of "incorrect" {_pct(c.precision_incorrect)} · recall
 {_pct(c.recall_incorrect)} · false alarms {_pct(c.false_alarm)} · Brier {c.brier} · ECE {c.ece}</p>
+{_discrimination_html(m)}
 <h2>trajectories</h2>
 <div id="filters"><select id="kind" onchange="applyFilters()">{options}</select>
 <input id="search" placeholder="search all trajectories (Enter)" onchange="applyFilters()">

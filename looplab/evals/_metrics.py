@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from looplab.evals._confidence_metrics import ConfidenceMetrics, confidence_metrics
 from looplab.evals._propagation import (
     IterationErrors,
     MistakeMetrics,
@@ -90,6 +91,9 @@ class CriticMetrics:
     verdict_accuracy: Estimate | None = None
     brier: Estimate | None = None
     ece: Estimate | None = None
+    by_source: dict[str, ConfidenceMetrics] = field(default_factory=dict)
+    """Per confidence source of the critiques: how well their probability that the
+    answer is right separates right answers from wrong ones (AUROC, risk-coverage)."""
 
 
 def _judgements(results: Sequence[TaskResult]) -> list[tuple[int, str | None, float | None, bool]]:
@@ -158,7 +162,30 @@ def _critic_statistics(
         "brier": ratio(index.per_task(squared, rows), index.per_task(parsed, rows)),
         "ece": _ece_statistic(index.per_task(parsed, rows), diffs),
     }
+    metrics.by_source = _discrimination(results)
     return metrics, stats
+
+
+def _discrimination(results: Sequence[TaskResult]) -> dict[str, ConfidenceMetrics]:
+    """AUROC and risk-coverage of each confidence source over the graded attempts its
+    critiques judged, resampling tasks (a loop's critiques are drawn together)."""
+    found: dict[str, tuple[list, list, list]] = {}
+    tasks: dict[str, int] = {}
+    for r in results:
+        if r.trajectory is None:
+            continue
+        for c in r.trajectory.critiques:
+            if c.source != "model" or c.iteration >= len(r.grades):
+                continue
+            p, y, units = found.setdefault(c.confidence_source, ([], [], []))
+            p.append(c.p_correct)
+            y.append(r.grades[c.iteration])
+            units.append(tasks.setdefault(r.task_id, len(tasks)))
+    return {
+        source: confidence_metrics(p, y, units=units)
+        for source, (p, y, units) in sorted(found.items())
+        if any(v is not None for v in p)
+    }
 
 
 def _budget_path(result: TaskResult) -> list[tuple[int, bool]]:

@@ -91,6 +91,13 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
             f"calibration: Brier {_num(c.brier)} · ECE {_num(c.ece)}",
             highlight=False,
         )
+        for source, d in c.by_source.items():
+            console.print(
+                f"confidence ({source}, {d.n} judgements) tells right from wrong answers: "
+                f"AUROC {_num(d.auroc)} · AURC {_num(d.aurc)} · accuracy of the most "
+                f"confident half {_pct(d.selective_accuracy)}",
+                highlight=False,
+            )
     if m.pass_at_k:
         console.print(
             "pass@k (unbiased estimator): "
