@@ -125,47 +125,42 @@ def test_visible_tests_from_docstring_examples():
     assert visible_tests_from_docstring('def h():\n    """no examples"""\n', "h") is None
 
 
-def test_humaneval_visible_tests_pass_the_canonical_solutions():
-    reasons = available_backends()
-    backend = next((n for n, r in reasons.items() if r is None), None)
+@pytest.fixture(scope="module")
+def isolated_box():
+    """The best isolated sandbox here; skipped (failed under CI) where there is none."""
+    backend = next((n for n, r in available_backends().items() if r is None), None)
     if backend is None:
         if os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1":
             pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
         pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
     box = make_sandbox(backend)
-    try:
-        for task in load_tasks("humaneval"):
-            if task.visible_tests:
-                program = task.prompt + task.metadata["canonical_solution"]
-                check = check_program(box, program, task.visible_tests, task.entry_point)
-                assert check.passed, (task.id, check.detail)
-    finally:
-        box.close()
+    yield box
+    box.close()
 
 
-def test_every_humaneval_canonical_solution_passes_its_hidden_tests_and_a_wrong_one_fails():
+def test_humaneval_visible_tests_pass_the_canonical_solutions(isolated_box):
+    for task in load_tasks("humaneval"):
+        if task.visible_tests:
+            program = task.prompt + task.metadata["canonical_solution"]
+            check = check_program(isolated_box, program, task.visible_tests, task.entry_point)
+            assert check.passed, (task.id, check.detail)
+
+
+def test_every_humaneval_canonical_solution_passes_its_hidden_tests_and_a_wrong_one_fails(
+    isolated_box,
+):
     """The tests run apart from the program and reach it through plain values only; this
     holds HumanEval's tests as they are, with the prompt's helpers (poly, encode_cyclic)
     as their trusted context."""
-    reasons = available_backends()
-    backend = next((n for n, r in reasons.items() if r is None), None)
-    if backend is None:
-        if os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1":
-            pytest.fail("LOOPLAB_REQUIRE_SANDBOX=1 but no isolated sandbox is usable")
-        pytest.skip(reason="no isolated sandbox here (Docker or bubblewrap)")
-    box = make_sandbox(backend)
-    grader = Grader(box)
-    try:
-        failed = []
-        for task in load_tasks("humaneval"):
-            grade = grader.grade(task, task.metadata["canonical_solution"])
-            if not grade.correct:
-                failed.append((task.id, grade.detail))
-        assert failed == []
-        wrong = grader.grade(load_tasks("humaneval")[0], "    return not True\n")
-        assert not wrong.correct and "AssertionError" in wrong.detail
-    finally:
-        box.close()
+    grader = Grader(isolated_box)
+    failed = []
+    for task in load_tasks("humaneval"):
+        grade = grader.grade(task, task.metadata["canonical_solution"])
+        if not grade.correct:
+            failed.append((task.id, grade.detail))
+    assert failed == []
+    wrong = grader.grade(load_tasks("humaneval")[0], "    return not True\n")
+    assert not wrong.correct and "AssertionError" in wrong.detail
 
 
 def write(tmp_path, lines):

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from looplab._steps import Body, call
 from looplab.llm import ChatModel, Completion, CompletionOptions, Message, TokenLogprob
 from looplab.prompts import render_prompt
-from looplab.records import Usage
 
 __all__ = [
     "CONFIDENCE_SOURCES",
@@ -32,7 +31,6 @@ __all__ = [
     "p_true",
     "p_true_from",
     "p_true_messages",
-    "usage_of",
 ]
 
 CONFIDENCE_SOURCES = ("verbal", "p_true", "p_true_samples", "answer_logprob", "self_consistency")
@@ -127,11 +125,3 @@ def agreement(answer: str | None, samples: Sequence[str | None], same) -> float 
     if answer is None or not samples:
         return None
     return sum(1 for s in samples if s is not None and same(answer, s)) / len(samples)
-
-
-def usage_of(*completions: Completion) -> Usage:
-    """The summed usage of the calls a confidence took."""
-    total = Usage()
-    for completion in completions:
-        total += completion.usage
-    return total

@@ -47,6 +47,7 @@ from looplab.evals._stats import (
     ratio,
 )
 from looplab.evals._store import TaskResult
+from looplab.records import Critique
 
 __all__ = [
     "CriticMetrics",
@@ -96,8 +97,8 @@ class CriticMetrics:
     answer is right separates right answers from wrong ones (AUROC, risk-coverage)."""
 
 
-def _judgements(results: Sequence[TaskResult]) -> list[tuple[int, str | None, float | None, bool]]:
-    """(result index, verdict, confidence, truth) for every model critique of a graded attempt."""
+def _judgements(results: Sequence[TaskResult]) -> list[tuple[int, Critique, bool]]:
+    """(result index, critique, truth) for every model critique of a graded attempt."""
     found = []
     for n, r in enumerate(results):
         if r.trajectory is None:
@@ -105,7 +106,7 @@ def _judgements(results: Sequence[TaskResult]) -> list[tuple[int, str | None, fl
         for c in r.trajectory.critiques:
             if c.source != "model" or c.iteration >= len(r.grades):
                 continue
-            found.append((n, c.verdict, c.confidence, r.grades[c.iteration]))
+            found.append((n, c, r.grades[c.iteration]))
     return found
 
 
@@ -132,7 +133,7 @@ def _critic_statistics(
     """The critic's counts, and its rates as statistics to bootstrap."""
     judgements = _judgements(results)
     metrics = CriticMetrics(judged=len(judgements))
-    verdicts = [v for _, v, _, _ in judgements]
+    verdicts = [c.verdict for _, c, _ in judgements]
     metrics.unparsed = sum(v is None for v in verdicts)
     truth = np.array([y for *_, y in judgements], dtype=bool)
     for verdict in ("correct", "incorrect", "unsure"):
@@ -145,7 +146,7 @@ def _critic_statistics(
     parsed = np.array([v is not None for v in verdicts], dtype=bool)
     incorrect = np.array([v == "incorrect" for v in verdicts], dtype=bool)
     correct = np.array([v == "correct" for v in verdicts], dtype=bool)
-    p = np.array([_p_correct(v, c) for _, v, c, _ in judgements], dtype=float)
+    p = np.array([_p_correct(c.verdict, c.confidence) for _, c, _ in judgements], dtype=float)
     bins = np.searchsorted(_ECE_EDGES, p, side="right")
     diffs = np.column_stack(
         [
@@ -162,25 +163,21 @@ def _critic_statistics(
         "brier": ratio(index.per_task(squared, rows), index.per_task(parsed, rows)),
         "ece": _ece_statistic(index.per_task(parsed, rows), diffs),
     }
-    metrics.by_source = _discrimination(results)
+    metrics.by_source = _discrimination(judgements, index)
     return metrics, stats
 
 
-def _discrimination(results: Sequence[TaskResult]) -> dict[str, ConfidenceMetrics]:
+def _discrimination(
+    judgements: list[tuple[int, Critique, bool]], index: TaskIndex
+) -> dict[str, ConfidenceMetrics]:
     """AUROC and risk-coverage of each confidence source over the graded attempts its
     critiques judged, resampling tasks (a loop's critiques are drawn together)."""
     found: dict[str, tuple[list, list, list]] = {}
-    tasks: dict[str, int] = {}
-    for r in results:
-        if r.trajectory is None:
-            continue
-        for c in r.trajectory.critiques:
-            if c.source != "model" or c.iteration >= len(r.grades):
-                continue
-            p, y, units = found.setdefault(c.confidence_source, ([], [], []))
-            p.append(c.p_correct)
-            y.append(r.grades[c.iteration])
-            units.append(tasks.setdefault(r.task_id, len(tasks)))
+    for n, critique, truth in judgements:
+        p, y, units = found.setdefault(critique.confidence_source, ([], [], []))
+        p.append(critique.p_correct)
+        y.append(truth)
+        units.append(int(index.of_result[n]))
     return {
         source: confidence_metrics(p, y, units=units)
         for source, (p, y, units) in sorted(found.items())

@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import time
+from functools import cache
 
 from looplab.errors import SandboxError
 from looplab.sandbox._base import SandboxBase
@@ -84,7 +85,8 @@ def _as_nobody() -> dict:
     return {}
 
 
-def _system_mounts() -> list[str]:
+@cache
+def _system_mounts() -> tuple[str, ...]:
     """/usr read-only, and the top-level directories a merged-/usr system links into
     it as the same links (a link costs bwrap less than a bind mount)."""
     args = ["--ro-bind", "/usr", "/usr"]
@@ -95,7 +97,7 @@ def _system_mounts() -> list[str]:
             args += ["--ro-bind", path, path]
     for path in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime"):
         args += ["--ro-bind-try", path, path]
-    return args
+    return tuple(args)
 
 
 def _bwrap_args(limits: Limits) -> list[str]:

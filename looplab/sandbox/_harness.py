@@ -77,15 +77,16 @@ def _encode(value: object, out: bytearray) -> None:
     elif isinstance(value, str | bytes | bytearray):
         data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
         out += (b"s" if isinstance(value, str) else b"b") + b"%d:" % len(data) + data
-    elif isinstance(value, list | tuple | set | frozenset | dict):
-        kind = next(k for k in (list, tuple, frozenset, set, dict) if isinstance(value, k))
+    elif isinstance(value, dict):
+        out += b"d%d:" % len(value)
+        for key, item in value.items():
+            _encode(key, out)
+            _encode(item, out)
+    elif isinstance(value, list | tuple | set | frozenset):
+        kind = next(k for k in (list, tuple, frozenset, set) if isinstance(value, k))
         out += _CONTAINERS[kind] + b"%d:" % len(value)
-        for item in value.items() if isinstance(value, dict) else value:
-            if isinstance(value, dict):
-                _encode(item[0], out)
-                _encode(item[1], out)
-            else:
-                _encode(item, out)
+        for item in value:
+            _encode(item, out)
     else:
         item = getattr(value, "item", None)  # numpy scalars
         plain = item() if callable(item) else None
