@@ -9,8 +9,14 @@ from __future__ import annotations
 import string
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-__all__ = ["load_prompt", "render_prompt"]
+from looplab.answers import answer_format, is_code_family
+
+if TYPE_CHECKING:
+    from looplab.records import TaskView
+
+__all__ = ["load_prompt", "render_prompt", "repair_request", "task_request"]
 
 
 @cache
@@ -27,3 +33,20 @@ def render_prompt(name: str, **fields: str) -> str:
         missing, extra = sorted(wanted - set(fields)), sorted(set(fields) - wanted)
         raise ValueError(f"prompt {name!r}: missing fields {missing}, unused fields {extra}")
     return template.format(**fields).strip()
+
+
+def task_request(task: TaskView) -> str:
+    """The user turn that asks the generator for a task: its prompt, and for code the
+    visible tests it must pass. Loops and training-data exports both use it."""
+    if task.visible_tests and is_code_family(task.family):
+        return f"{task.prompt}\n\nIt must pass these tests:\n```python\n{task.visible_tests}\n```"
+    return task.prompt
+
+
+def repair_request(family: str, feedback: str) -> str:
+    """The user turn that asks for a repair after ``feedback`` (the critic's, the tests')."""
+    return render_prompt(
+        "repair_request",
+        feedback=feedback or "(no details given)",
+        answer_format=answer_format(family),
+    )

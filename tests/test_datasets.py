@@ -75,7 +75,7 @@ def test_bad_data_files_are_one_clear_error(tmp_path):
     with pytest.raises(EvalError, match=r"test.jsonl:1: no '#### N' line"):
         load_tasks(f"gsm8k:{bad}")
     bad.write_text("not json\n")
-    with pytest.raises(EvalError, match=r"test.jsonl:1: not JSON"):
+    with pytest.raises(EvalError, match=r"test.jsonl:1: not valid JSON"):
         load_tasks(f"gsm8k:{tmp_path}")
     with pytest.raises(EvalError, match="give the data's path"):
         load_tasks("gsm8k")

@@ -328,6 +328,14 @@ def tasks_list() -> None:
         table.add_row(name, about)
     table.add_row("jsonl:PATH", "your own tasks, one JSON object per line (see README)")
     table.add_row(
+        "parquet:PATH[:MAP]",
+        "the same fields as parquet columns; MAP renames them, e.g. prompt=question",
+    )
+    table.add_row(
+        "hf:PATH[#SPLIT][:MAP]",
+        "a saved Hugging Face datasets folder (or a file datasets reads), as parquet:",
+    )
+    table.add_row(
         "gsm8k:PATH", "GSM8K (test.jsonl or its folder): word problems, reference from '#### N'"
     )
     table.add_row(

@@ -5,7 +5,8 @@ where the user keeps them (the public originals: openai/grade-school-math,
 ``grade_school_math/data/test.jsonl``; WHGTyen/BIG-Bench-Mistake, one
 ``TASK.jsonl`` per BIG-Bench task).
 
-GSM8K: ``{"question", "answer"}`` per line; the reference is the number on
+GSM8K: ``{"question", "answer"}`` per line (or per row of a parquet file or a saved
+``datasets`` folder, as the Hugging Face copies are); the reference is the number on
 the answer's last line ``#### N`` (commas removed); the worked solution is
 kept in ``metadata["solution"]`` (never shown to a loop).
 
@@ -18,12 +19,12 @@ found none) and the BIG-Bench task's name.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from looplab.errors import EvalError
+from looplab.evals._rows import is_dataset_folder, read_rows, split_suffix
 from looplab.records import Task
 
 __all__ = ["BBM_TASKS", "bbmistake_tasks", "gsm8k_reference", "gsm8k_tasks"]
@@ -36,24 +37,6 @@ BBM_TASKS = (
     "word_sorting",
 )
 _REFERENCE = re.compile(r"^####\s*(.+?)\s*$", re.MULTILINE)
-
-
-def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        raise EvalError(f"no data file at {path}")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for number, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise EvalError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise EvalError(f"{path}:{number}: expected a JSON object")
-            rows.append((number, row))
-    return rows
 
 
 def _field(row: dict[str, Any], name: str, kind: type, where: str) -> Any:
@@ -76,13 +59,14 @@ def gsm8k_reference(solution: str) -> str:
 
 
 def gsm8k_tasks(path: str | Path) -> list[Task]:
-    """GSM8K from a JSONL file (or a folder holding ``test.jsonl``)."""
-    path = Path(path)
-    if path.is_dir():
+    """GSM8K from a JSONL or parquet file, a folder holding ``test.jsonl``, or a saved
+    ``datasets`` folder (``PATH#SPLIT`` picks a split). Row i is task ``gsm8k-i``."""
+    path, split = split_suffix(path)
+    if path.is_dir() and not is_dataset_folder(path):
         path = path / "test.jsonl"
     tasks = []
-    for number, row in _lines(path):
-        where = f"{path}:{number}"
+    for index, (where, row) in enumerate(read_rows(path, split=split)):
+        number = index + 1
         question = _field(row, "question", str, where)
         solution = _field(row, "answer", str, where)
         try:
@@ -121,9 +105,9 @@ def bbmistake_tasks(path: str | Path, *, per_task: int | None = None) -> list[Ta
         files = [path]
     tasks = []
     for file in files:
-        rows = _lines(file)
-        for number, row in rows[:per_task] if per_task is not None else rows:
-            where = f"{file}:{number}"
+        rows = read_rows(file)
+        for position, (where, row) in enumerate(rows[:per_task] if per_task is not None else rows):
+            number = position + 1
             steps = _field(row, "steps", list, where)
             if not steps or not all(isinstance(s, str) for s in steps):
                 raise EvalError(f"{where}: field 'steps' must be a non-empty list of strings")

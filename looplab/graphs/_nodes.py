@@ -28,7 +28,7 @@ from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
 from looplab.graphs._state import LoopState, Truth
 from looplab.llm import Message
 from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
-from looplab.prompts import load_prompt, render_prompt
+from looplab.prompts import load_prompt, render_prompt, repair_request, task_request
 from looplab.records import Attempt, Critique, Generation, TaskView
 from looplab.sandbox import Sandbox, acheck_program, check_program, context_from_prompt
 from looplab.tools import example_turns, tool_system_prompt
@@ -122,9 +122,7 @@ def _generation_messages(generator: Generator, task: TaskView) -> list[Message]:
     system = render_prompt("solve_system", answer_format=answer_format(task.family))
     if len(generator.tools):
         system += "\n\n" + tool_system_prompt(generator.tools, generator.syntax)
-    prompt = task.prompt
-    if task.visible_tests and is_code_family(task.family):
-        prompt += f"\n\nIt must pass these tests:\n```python\n{task.visible_tests}\n```"
+    prompt = task_request(task)
     examples = example_turns(
         generator.tools, generator.syntax, answer_line=not is_code_family(task.family)
     )
@@ -202,14 +200,7 @@ def make_repair_node(generator: Generator) -> Node:
         messages = [
             *_generation_messages(generator, task),
             Message(role="assistant", content=previous.text),
-            Message(
-                role="user",
-                content=render_prompt(
-                    "repair_request",
-                    feedback=feedback or "(no details given)",
-                    answer_format=answer_format(task.family),
-                ),
-            ),
+            Message(role="user", content=repair_request(task.family, feedback)),
         ]
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
