@@ -14,8 +14,18 @@ a ``<result>`` is not taken for the model's answer.
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
-__all__ = ["CODE_FAMILIES", "answer_format", "extract_answer", "is_code_family"]
+from looplab.records import Attempt, Vote
+
+__all__ = [
+    "CODE_FAMILIES",
+    "answer_format",
+    "extract_answer",
+    "is_code_family",
+    "majority_vote",
+    "vote_key",
+]
 
 CODE_FAMILIES = frozenset({"humaneval", "code"})
 
@@ -62,3 +72,46 @@ def extract_answer(text: str, family: str) -> str | None:
     last = max(matches, key=lambda m: m.start())
     answer = last.group(1).strip().strip("`*").strip()
     return answer[:-1].strip() if answer.endswith(".") else answer or None
+
+
+def vote_key(answer: str | None) -> str | None:
+    """An answer normalised for voting: numbers by value, text by case and spacing.
+
+    >>> [vote_key(a) for a in ("1,200", "1200.0", " Paris. ", None)]
+    ['1200', '1200', 'paris', None]
+    """
+    if answer is None:
+        return None
+    text = " ".join(answer.strip().rstrip(".").split())
+    if not text:
+        return None
+    try:
+        number = Decimal(text.replace(",", "").lstrip("$"))
+    except InvalidOperation:
+        return text.lower()
+    if not number.is_finite():
+        return text.lower()
+    normal = number.normalize()
+    return f"{normal:f}" if normal == normal.to_integral() else str(normal)
+
+
+def majority_vote(attempts: list[Attempt], voters: list[int]) -> tuple[Vote, int]:
+    """The vote among ``attempts[i] for i in voters`` and the index of the chosen attempt.
+
+    Ties go to the tied answer given first (rule ``earliest``); attempts without an
+    answer abstain; with no answer at all the first voter's attempt is chosen.
+    """
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i in voters:
+        key = vote_key(attempts[i].answer)
+        if key is None:
+            continue
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, i)
+    if not counts:
+        return Vote(counts={}, winner=None, voters=voters), voters[0]
+    most = max(counts.values())
+    tied = [key for key, n in counts.items() if n == most]
+    winner = min(tied, key=first.__getitem__)
+    return Vote(counts=counts, winner=winner, tie=len(tied) > 1, voters=voters), first[winner]

@@ -23,6 +23,7 @@ __all__ = [
     "Trajectory",
     "Usage",
     "Verdict",
+    "Vote",
 ]
 
 
@@ -180,9 +181,11 @@ class Attempt(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     iteration: int
-    """0 for the first answer, k for the k-th repair (or the k-th sample in best-of-n)."""
-    kind: Literal["initial", "repair", "sample", "draft"] = "initial"
-    """``draft`` is the task's given answer (``TaskView.draft``), not written by the loop."""
+    """0 for the first answer, k for the k-th repair (or the k-th sample in best-of-n);
+    in every graph, the attempt's index in its trajectory."""
+    kind: Literal["initial", "repair", "sample", "debate", "draft"] = "initial"
+    """``draft`` is the task's given answer (``TaskView.draft``), not written by the loop;
+    ``debate`` an agent's answer after reading the other agents' previous ones."""
     text: str
     """The whole answer with tool results spliced in."""
     answer: str | None = None
@@ -192,6 +195,10 @@ class Attempt(BaseModel):
     latency_s: float = 0.0
     finish_reason: str = "stop"
     model: str = ""
+    parent: int | None = None
+    """tree_search: the index of the attempt this one repairs (None: sampled afresh)."""
+    agent: int | None = None
+    """debate: which agent wrote it (its round is ``iteration // agents``)."""
 
 
 Verdict = Literal["correct", "incorrect", "unsure"]
@@ -204,9 +211,10 @@ class Critique(BaseModel):
 
     iteration: int
     """The iteration of the attempt judged."""
-    source: Literal["model", "tests", "oracle", "control"] = "model"
-    """Who judged. ``oracle`` means ground truth was shown to the loop; ``control`` is a
-    random judgement (the baseline of a mistake-finding study)."""
+    source: Literal["model", "tests", "tool", "oracle", "control"] = "model"
+    """Who judged. ``tests``: the task's visible tests; ``tool``: a tool that checks the
+    answer's own steps (the calculator); ``oracle`` means ground truth was shown to the
+    loop; ``control`` is a random judgement (the baseline of a mistake-finding study)."""
     verdict: Verdict | None
     """None when the critic's output could not be parsed (recorded, never guessed)."""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -251,14 +259,34 @@ class Critique(BaseModel):
         """How strongly this critique vouches for its attempt: what best-of-n ranks by.
 
         "correct" scores 1 + confidence, "incorrect" 1 - confidence, "unsure" 0.5 and an
-        unparsed verdict 0 (a missing confidence counts as 0.5).
+        unparsed verdict 0 (a missing confidence counts as 0.5). A confidence that is the
+        probability of being right (``p_true``) scores 2 * p, so the order follows p.
         """
+        if self.confidence_source != "verbal" and self.confidence is not None:
+            return 2.0 * self.confidence
         confidence = self.confidence if self.confidence is not None else 0.5
         if self.verdict == "correct":
             return 1.0 + confidence
         if self.verdict == "incorrect":
             return 1.0 - confidence
         return 0.5 if self.verdict == "unsure" else 0.0
+
+
+class Vote(BaseModel):
+    """A majority vote over extracted answers (self_consistency, debate)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    counts: dict[str, int]
+    """Votes per normalised answer (attempts with no answer do not vote)."""
+    winner: str | None
+    """The answer chosen; None when no attempt gave one."""
+    tie: bool = False
+    """True when several answers had the most votes."""
+    rule: str = "earliest"
+    """How a tie was broken: ``earliest`` -- the tied answer given first."""
+    voters: list[int] = Field(default_factory=list)
+    """Indices (in ``attempts``) of the attempts that voted."""
 
 
 class Trajectory(BaseModel):
@@ -273,7 +301,10 @@ class Trajectory(BaseModel):
     critiques: list[Critique] = Field(default_factory=list)
     stop_reason: str = ""
     chosen: int | None = None
-    """Index in ``attempts`` of the final answer when it is not the last (best-of-n)."""
+    """Index in ``attempts`` of the answer picked among them (best-of-n, a vote, a search):
+    set, the attempts are alternatives rather than iterations; None, the last is final."""
+    vote: Vote | None = None
+    """The vote that picked ``chosen`` (self_consistency, debate)."""
     oracle: bool = False
     """True when ground truth steered the loop (an oracle stop policy): such results
     are upper bounds, not self-correction (Huang et al. 2023)."""

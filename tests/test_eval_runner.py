@@ -283,26 +283,58 @@ def _spawned_workers() -> list[int]:
     return found
 
 
-def test_a_worker_process_that_dies_stops_the_run_and_resume_finishes_it(tmp_path, server):
+def _tcp_ports(pid: int) -> set[int]:
+    """The local ports of process ``pid``'s TCP sockets (from /proc: its socket inodes
+    matched against the kernel's TCP table)."""
+    from pathlib import Path
+
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[9] in inodes:
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_a_worker_process_that_dies_stops_the_run_and_resume_finishes_it(tmp_path):
+    # The kill must land while the worker has a request in flight: a worker that holds
+    # no job when it dies loses nothing, and the run rightly finishes without it.
+    server = DelayServer(delay_s=0.2)
     killed = []
 
     def progress(result, done, total):
-        if done >= 50 and not killed:  # the worker is busy by now: tasks in flight are lost
-            workers = _spawned_workers()
-            assert workers, "the run has no worker process to kill"
-            os.kill(workers[0], signal.SIGKILL)
-            killed.append(workers[0])
+        if done < 20 or killed:
+            return
+        workers = _spawned_workers()
+        assert workers, "the run has no worker process to kill"
+        deadline = time.monotonic() + 30
+        while not (_tcp_ports(workers[0]) & server.in_flight_ports):
+            assert time.monotonic() < deadline, "the worker process never sent a request"
+            time.sleep(0.01)
+        os.kill(workers[0], signal.SIGKILL)
+        killed.append(workers[0])
 
     run = tmp_path / "run"
-    with pytest.raises(EvalError, match=r"worker process died.*--resume"):
-        run_eval(
-            config(server, tasks="arithmetic:n=200", concurrency=8),
-            run,
-            workers=2,
-            progress=progress,
-        )
-    saved = read_results(run)
-    assert 1 <= len(saved) < 200
-    run_eval(None, run, resume=True, workers=2)
+    try:
+        with pytest.raises(EvalError, match=r"worker process died.*--resume"):
+            run_eval(
+                config(server, tasks="arithmetic:n=100", concurrency=8),
+                run,
+                workers=2,
+                progress=progress,
+            )
+        saved = read_results(run)
+        assert 1 <= len(saved) < 100
+        run_eval(None, run, resume=True, workers=2)
+    finally:
+        server.close()
     keys = [(r.task_id, r.sample) for r in read_results(run)]
-    assert len(keys) == 200 and len(set(keys)) == 200
+    assert len(keys) == 100 and len(set(keys)) == 100

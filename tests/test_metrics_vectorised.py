@@ -8,6 +8,7 @@ must agree within Monte Carlo error.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import defaultdict
 
@@ -256,3 +257,23 @@ def test_resamples_in_chunks_give_the_same_intervals(monkeypatch):
     whole = bootstrap_sums(stat, 500)
     monkeypatch.setattr(_stats, "_CELLS_PER_CHUNK", 500 * 7)
     assert bootstrap_sums(stat, 500) == whole  # the chunks draw the same random stream
+
+
+def test_intervals_do_not_depend_on_the_order_results_arrived(run):
+    # A run finished at another concurrency (or resumed) lists its results in another
+    # order; its report must be the same, intervals included.
+    shuffled = list(run)
+    random.Random(7).shuffle(shuffled)
+    a, b = compute_metrics(run), compute_metrics(shuffled)
+    # the reliability bins' mean confidences are float sums: equal up to summation order
+    bins = {s: [(x.answers, x.confidence) for x in m.bins] for s, m in a.critic.by_source.items()}
+    assert bins == {
+        s: [(x.answers, pytest.approx(x.confidence)) for x in m.bins]
+        for s, m in b.critic.by_source.items()
+    }
+
+    def without_bins(m):
+        by_source = {s: dataclasses.replace(c, bins=[]) for s, c in m.critic.by_source.items()}
+        return dataclasses.replace(m, critic=dataclasses.replace(m.critic, by_source=by_source))
+
+    assert without_bins(a) == without_bins(b)

@@ -47,7 +47,8 @@ def test_report_command_prints_tables_and_writes_files(runs, tmp_path):
         "stop reasons",
     ):
         assert heading in done.stdout
-    for name in ("accuracy", "flips", "pass_at_t"):
+    # the critic wrote confidences, so its reliability diagram is drawn too
+    for name in ("accuracy", "flips", "pass_at_t", "reliability"):
         assert (b / "plots" / f"{name}.png").stat().st_size > 1000
         assert (b / "plots" / f"{name}.svg").read_text().startswith("<?xml")
     rows = (tmp_path / "attempts.csv").read_text().splitlines()

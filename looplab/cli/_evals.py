@@ -29,6 +29,13 @@ def eval_(
         str, typer.Option(help="Critic confidence: verbal (written) or p_true (P(True)).")
     ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts per task.")] = 3,
+    width: Annotated[
+        int, typer.Option(min=1, help="debate: agents; tree_search: nodes per expansion.")
+    ] = 3,
+    budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Most tokens per loop, every role's (tree_search's budget)."),
+    ] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 200,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
     samples: Annotated[int, typer.Option(min=1, help="Runs per task (for pass@k).")] = 1,
@@ -97,6 +104,8 @@ def eval_(
             critic_tools=_split(critic_tools),
             critic_confidence=critic_confidence,
             max_iters=max_iters,
+            width=width,
+            budget=budget,
             max_tokens=max_tokens,
             temperature=temperature,
             samples=samples,

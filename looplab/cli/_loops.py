@@ -31,6 +31,13 @@ def run(
         str, typer.Option(help="Critic confidence: verbal (written) or p_true (P(True)).")
     ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts.")] = 3,
+    width: Annotated[
+        int, typer.Option(min=1, help="debate: agents; tree_search: nodes per expansion.")
+    ] = 3,
+    budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Most tokens per loop, every role's (tree_search's budget)."),
+    ] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 256,
     family: Annotated[
         str, typer.Option(help="Answer convention: math-like ('Answer: X') or code.")
@@ -63,6 +70,8 @@ def run(
         critic_confidence=critic_confidence,
         max_iters=max_iters,
         max_tokens=max_tokens,
+        width=width,
+        budget=budget,
     )
     name, factory, setup = build_setup(options)
     task = TaskView(

@@ -17,8 +17,8 @@ def study(
     name: Annotated[
         str,
         typer.Argument(
-            help="intrinsic-self-correction, self-repair, mistake-finding, calibration "
-            "(or 'list')."
+            help="feedback, compute, intrinsic-self-correction, self-repair, "
+            "mistake-finding, calibration (or 'list')."
         ),
     ],
     model: ModelOption = "local",
@@ -43,13 +43,23 @@ def study(
     finder_style: Annotated[
         str, typer.Option(help="mistake-finding: trace, step or cot-step.")
     ] = "trace",
+    tasks: Annotated[
+        str | None, typer.Option(help="compute, feedback: the task set (default arithmetic).")
+    ] = None,
+    budgets: Annotated[
+        str, typer.Option(help="compute: compute levels in answers per task, e.g. 3,5.")
+    ] = "3,5",
+    temperature: Annotated[
+        float, typer.Option(min=0.0, max=2.0, help="compute: sampling temperature.")
+    ] = 0.7,
     concurrency: Annotated[int, typer.Option(min=1)] = 4,
     run_dir: Annotated[
         str | None, typer.Option(help="The study's folder (run again to resume).")
     ] = None,
 ) -> None:  # fmt: skip
     """Run a classic study into a folder of ordinary runs and print its summary."""
-    from looplab.cli._evals import _report, _run_with_progress
+    from looplab.cli._evals import _run_with_progress
+    from looplab.evals import write_report
     from looplab.evals._studies import STUDIES, StudyOptions, default_data_dir, run_study
 
     if name == "list":
@@ -78,6 +88,9 @@ def study(
         repairs=repairs,
         finder_style=finder_style,
         concurrency=concurrency,
+        tasks=tasks,
+        budgets=_levels(budgets),
+        temperature=temperature,
     )
     target = run_dir or f"runs/study-{name}"
 
@@ -86,13 +99,16 @@ def study(
         _run_with_progress(config, str(arm_dir), resume=resume, report=False)
 
     found, tables, root = run_study(name, options, target, run_arm=run_arm)
+    # Each arm's full report is in its report.html (and `looplab report ARM`); printed
+    # here, the arms' reports would bury the study's own comparison.
     for arm_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        _report(str(arm_dir))
+        _, page = write_report(str(arm_dir))
+        err.print(f"report: {page}", highlight=False)
     out.rule(f"[bold]{found.name}[/bold] · {found.paper}")
     for t in tables:
         table = Table(title=t.title)
-        for column in t.columns:
-            table.add_column(column, overflow="fold")
+        for i, column in enumerate(t.columns):  # the row's name is never broken
+            table.add_column(column, overflow="fold", no_wrap=i == 0)
         for row in t.rows:
             table.add_row(*row)
         out.print(table)
@@ -165,3 +181,15 @@ def _calibration(
     )
     out.print(f"figure: {figure}")
     out.print(f"study: {root}/study.json")
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    from looplab.errors import ConfigError
+
+    try:
+        levels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"--budgets {text!r}: give whole numbers, e.g. 3,5") from None
+    if not levels or min(levels) < 1:
+        raise ConfigError(f"--budgets {text!r}: give numbers of answers >= 1, e.g. 3,5")
+    return levels

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from looplab.answers import majority_vote
 from looplab.evals._confidence_metrics import ConfidenceMetrics, confidence_metrics
 from looplab.evals._propagation import (
     IterationErrors,
@@ -68,8 +69,9 @@ _ECE_EDGES = np.arange(1, _ECE_BINS) / _ECE_BINS
 def correctness_by_iteration(result: TaskResult, iterations: int) -> list[bool]:
     """Correct or not at iterations 0..iterations-1, the last answer carried forward."""
     grades = list(result.grades) or [False]
-    if result.trajectory is not None and result.trajectory.graph == "best_of_n":
-        # best-of-n has no iterations: its answer is the critic's pick from the start
+    if result.trajectory is not None and result.trajectory.chosen is not None:
+        # picked among alternatives (best-of-n, a vote, a search): no iterations, the
+        # answer is the pick from the start
         grades = [result.final_correct]
     return [grades[min(i, len(grades) - 1)] for i in range(iterations)]
 
@@ -197,13 +199,19 @@ def _budget_path(result: TaskResult) -> list[tuple[int, bool]]:
     best: tuple[float, int] | None = None
     for i, attempt in enumerate(t.attempts):
         spent += attempt.usage.total_tokens + sum(c.usage.total_tokens for c in critiques[i])
-        if t.graph == "best_of_n":
+        if t.vote is not None:  # stopped here: the vote of the answers so far
+            voters = [v for v in t.vote.voters if v <= i]
+            picked = majority_vote(t.attempts, voters)[1] if voters else i
+            path.append((spent, result.grades[picked]))
+        elif t.chosen is not None:  # stopped here: the best-scored attempt so far
             score = max((c.score for c in critiques[i]), default=0.0)
             if best is None or score > best[0]:
                 best = (score, i)
             path.append((spent, result.grades[best[1]]))
         else:
             path.append((spent, result.grades[i]))
+    if path and t.chosen is not None:  # the whole run's own pick, whatever rule made it
+        path[-1] = (path[-1][0], result.final_correct)
     return path
 
 
@@ -282,13 +290,14 @@ def _tool_use(results: Sequence[TaskResult]) -> dict[str, dict[str, int]]:
 
 
 def _pass_at_k_statistics(
-    results: Sequence[TaskResult], index: TaskIndex, samples: int, best_of_n: bool
+    results: Sequence[TaskResult], index: TaskIndex, samples: int, sampled: bool
 ) -> dict[int, SumStatistic]:
-    """pass@k for each k the runs support: several samples, or best-of-n's attempts."""
+    """pass@k for each k the runs support: several samples, or attempts that are all
+    independent samples (best-of-n, self-consistency)."""
     if samples > 1:  # n samples per task, c of them right
         n = index.per_task(np.ones(len(results)))
         c = index.per_task([r.final_correct for r in results])
-    elif best_of_n:  # one result per task, its attempts are the samples
+    elif sampled:  # one result per task, its attempts are the samples
         n = index.per_task([len(r.grades) for r in results])
         c = index.per_task([sum(r.grades) for r in results])
     else:
@@ -313,8 +322,9 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
     ok = [r for r in results if r.trajectory is not None]
     index = TaskIndex([r.task_id for r in ok])
     graph = ok[0].trajectory.graph if ok else ""
-    best_of_n = graph == "best_of_n"
-    iterations = 1 if best_of_n else max((len(r.grades) for r in ok), default=1)
+    picked = bool(ok) and all(r.trajectory.chosen is not None for r in ok)
+    sampled = picked and all(a.kind == "sample" for r in ok for a in r.trajectory.attempts)
+    iterations = 1 if picked else max((len(r.grades) for r in ok), default=1)
     samples = int(np.bincount(index.of_result).max()) if ok else 1
 
     paths = np.array([correctness_by_iteration(r, iterations) for r in ok], dtype=bool)
@@ -329,7 +339,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
     stats["damage"] = index.share(~final, first)
     critic, critic_stats = _critic_statistics(ok, index)
     stats.update({("critic", name): s for name, s in critic_stats.items()})
-    pass_k = _pass_at_k_statistics(ok, index, samples, best_of_n)
+    pass_k = _pass_at_k_statistics(ok, index, samples, sampled)
     stats.update({("pass", k): s for k, s in pass_k.items()})
     estimates = bootstrap_sums(stats, index.tasks)
     for name in critic_stats:

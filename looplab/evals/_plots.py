@@ -1,4 +1,5 @@
-"""Plots of a run, written as PNG and SVG: accuracy per iteration, flips, pass@t."""
+"""Plots of a run, written as PNG and SVG: accuracy per iteration, flips, pass@t, the
+critic's reliability diagram, error propagation."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def _figures(m: RunMetrics) -> dict:
     ax.set_title("pass@t: success against token budget")
     figures["pass_at_t"] = fig
 
+    reliability = _reliability(plt, m)
+    if reliability is not None:
+        figures["reliability"] = reliability
+
     rows = m.errors_by_iteration
     if len(rows) > 1 or m.propagation is not None:
         fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -87,6 +92,25 @@ def _figures(m: RunMetrics) -> dict:
         ax.legend(fontsize=6)
         figures["propagation"] = fig
     return figures
+
+
+def _reliability(plt, m: RunMetrics):
+    """The reliability diagram of each confidence source the critiques carried: mean
+    confidence against accuracy per bin, a dot's area its answers (None: no source)."""
+    sources = {s: c for s, c in sorted(m.critic.by_source.items()) if c.n}
+    if not sources:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([0, 1], [0, 1], linestyle=":", color="#888888", label="calibrated")
+    for source, c in sources.items():
+        bins = [b for b in c.bins if b.answers]
+        xs, ys = [b.confidence for b in bins], [b.accuracy for b in bins]
+        (line,) = ax.plot(xs, ys, label=source)
+        ax.scatter(xs, ys, s=[12 + 60 * b.answers / c.n for b in bins], color=line.get_color())
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="P(right) the critique gave", ylabel="accuracy")
+    ax.set_title("reliability: is the critic's confidence calibrated?")
+    ax.legend(fontsize=7)
+    return fig
 
 
 def write_plots(metrics: RunMetrics, out_dir: str | Path) -> dict[str, str]:

@@ -77,7 +77,7 @@ def iteration_errors(results: Sequence[TaskResult]) -> list[IterationErrors]:
     rows: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in results:
         t = r.trajectory
-        if t is None or t.graph == "best_of_n":
+        if t is None or t.chosen is not None:  # alternatives, not iterations
             continue
         verdicts = _model_verdicts(t.critiques)
         for i, attempt in enumerate(t.attempts):

@@ -78,6 +78,10 @@ class EvalConfig(BaseModel):
     """``verbal`` or ``p_true``: where the critic's confidence (and verdict) comes from."""
     max_iters: int = 3
     max_tokens: int = 256
+    width: int = 3
+    """``debate``: agents; ``tree_search``: nodes per expansion."""
+    budget: int | None = None
+    """Most tokens of a loop, every role's (``tree_search``'s budget; a cap elsewhere)."""
     temperature: float = 0.0
     samples: int = 1
     seed: int = 0
@@ -109,6 +113,8 @@ class EvalConfig(BaseModel):
             critic_tools=self.critic_tools,
             critic_confidence=self.critic_confidence,
             max_iters=self.max_iters,
+            width=self.width,
+            budget=self.budget,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             seed=None,

@@ -104,10 +104,10 @@ class TaskIndex:
     """
 
     def __init__(self, task_ids: Sequence[str]) -> None:
-        positions: dict[str, int] = {}
-        self.of_result = np.array(
-            [positions.setdefault(t, len(positions)) for t in task_ids], dtype=np.intp
-        )
+        # Tasks in sorted order, not in the order results arrived: a run finished at
+        # another concurrency, or resumed, gets the same intervals.
+        positions = {t: i for i, t in enumerate(sorted(set(task_ids)))}
+        self.of_result = np.array([positions[t] for t in task_ids], dtype=np.intp)
         self.tasks = len(positions)
         self.position = positions
 

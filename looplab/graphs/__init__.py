@@ -2,7 +2,9 @@
 
 Build a loop from a ``LoopSetup`` (generator, critic, sandbox, caps) with a
 prebuilt factory -- ``self_refine``, ``critic_loop``, ``tool_critic``,
-``test_repair``, ``best_of_n``, ``backtrack`` -- or wire your own ``StateGraph(LoopState)``
+``test_repair``, ``calc_check``, ``best_of_n``, ``backtrack``, ``self_consistency``,
+``debate``,
+``tree_search`` -- or wire your own ``StateGraph(LoopState)``
 from the node factories; run it on a task with ``run_loop``.
 """
 
@@ -30,6 +32,7 @@ from looplab.graphs._policies import (
     CostBudget,
     CriticSaysCorrect,
     MaxIterations,
+    NothingChecked,
     NoVisibleTests,
     Oracle,
     OracleCheck,
@@ -37,7 +40,14 @@ from looplab.graphs._policies import (
     TokenBudget,
     loop_usage,
 )
-from looplab.graphs._prebuilt import best_of_n, critic_loop, self_refine, test_repair, tool_critic
+from looplab.graphs._prebuilt import (
+    best_of_n,
+    calc_check,
+    critic_loop,
+    self_refine,
+    test_repair,
+    tool_critic,
+)
 from looplab.graphs._repair_pool import repair_pool
 from looplab.graphs._run import (
     GRAPHS,
@@ -50,6 +60,7 @@ from looplab.graphs._run import (
     stream_loop,
     trajectory_from_state,
 )
+from looplab.graphs._search import node_scores, tree_search
 from looplab.graphs._setup import (
     SANDBOX_GRAPHS,
     SetupOptions,
@@ -57,6 +68,7 @@ from looplab.graphs._setup import (
     check_setup_options,
 )
 from looplab.graphs._state import LoopSetup, LoopState, Truth, append
+from looplab.graphs._voting import debate, debate_messages, self_consistency
 
 __all__ = [
     # state
@@ -86,6 +98,7 @@ __all__ = [
     "CriticSaysCorrect",
     "MaxIterations",
     "NoVisibleTests",
+    "NothingChecked",
     "Oracle",
     "OracleCheck",
     "StopPolicy",
@@ -96,6 +109,12 @@ __all__ = [
     "GraphFactory",
     "backtrack",
     "best_of_n",
+    "calc_check",
+    "self_consistency",
+    "debate",
+    "tree_search",
+    "debate_messages",
+    "node_scores",
     "critic_loop",
     "repair_pool",
     "self_refine",

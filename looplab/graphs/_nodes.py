@@ -136,6 +136,21 @@ def _generation_messages(generator: Generator, task: TaskView) -> list[Message]:
     return [Message(role="system", content=system), *examples, Message(role="user", content=prompt)]
 
 
+def repair_messages(
+    generator: Generator, task: TaskView, previous: str, feedback: str
+) -> list[Message]:
+    """The conversation that asks for a repair: the task as first asked, the previous
+    attempt, and the feedback on it."""
+    # A worked repair example in this conversation was measured and left out: the
+    # 135M embedded model still repeated its answer (1 of 17 wrong answers repaired
+    # with the calculator's correction in hand, against 0 of 17 without the example).
+    return [
+        *_generation_messages(generator, task),
+        Message(role="assistant", content=previous),
+        Message(role="user", content=repair_request(task.family, feedback)),
+    ]
+
+
 def _attempt(
     generation: Generation, task: TaskView, iteration: int, kind: str, started: float
 ) -> Attempt:
@@ -197,11 +212,7 @@ def make_repair_node(generator: Generator) -> Node:
         previous = state["attempts"][-1]
         critiques = state.get("critiques", [])
         feedback = critiques[-1].feedback if critiques else ""
-        messages = [
-            *_generation_messages(generator, task),
-            Message(role="assistant", content=previous.text),
-            Message(role="user", content=repair_request(task.family, feedback)),
-        ]
+        messages = repair_messages(generator, task, previous.text, feedback)
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
         generation = yield from _generate(generator, messages, "repair", config)

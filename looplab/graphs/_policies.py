@@ -118,6 +118,19 @@ class NoVisibleTests:
 
 
 @dataclass(frozen=True)
+class NothingChecked:
+    """Stop when a checking tool found nothing in the answer to check (no verdict)."""
+
+    uses_oracle: bool = False
+
+    def reason(self, state: LoopState, oracle: OracleCheck | None) -> str | None:
+        critiques = state.get("critiques", [])
+        last = critiques[-1] if critiques else None
+        unchecked = last is not None and last.source == "tool" and last.verdict is None
+        return "nothing_checked" if unchecked else None
+
+
+@dataclass(frozen=True)
 class AnswerUnchanged:
     """Stop when the extracted answer did not change between two attempts (CRITIC's rule)."""
 

@@ -9,7 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from looplab._steps import Body
-from looplab.agents import Critic
+from looplab.agents import Critic, StepChecker
 from looplab.graphs._nodes import (
     _attempt,
     _generate,
@@ -28,12 +28,20 @@ from looplab.graphs._policies import (
     AnyOf,
     CriticSaysCorrect,
     MaxIterations,
+    NothingChecked,
     NoVisibleTests,
     StopPolicy,
 )
 from looplab.graphs._state import LoopSetup, LoopState
 
-__all__ = ["best_of_n", "critic_loop", "self_refine", "test_repair", "tool_critic"]
+__all__ = [
+    "best_of_n",
+    "calc_check",
+    "critic_loop",
+    "self_refine",
+    "test_repair",
+    "tool_critic",
+]
 
 
 def _loop(name: str, setup: LoopSetup, check: tuple[str, Any], default_stop: StopPolicy) -> Any:
@@ -117,6 +125,27 @@ def test_repair(setup: LoopSetup) -> Any:
         raise ValueError("test_repair needs setup.sandbox")
     stop = AnyOf(CriticSaysCorrect(threshold=1.0), NoVisibleTests(), MaxIterations(setup.max_iters))
     return _loop("test_repair", setup, ("test", make_test_node(setup.sandbox)), setup.stop or stop)
+
+
+def calc_check(setup: LoopSetup) -> Any:
+    """Feedback from a tool, not a judge: the calculator rechecks the answer's arithmetic.
+
+    The calculator recomputes every arithmetic step the answer wrote and the generator
+    is told which ones are wrong (CRITIC's contrast,
+    Gou et al. 2024, with the tool as the whole critic). Like visible tests it checks
+    what the answer wrote, not ground truth; an answer with no step to check ends the
+    loop (``nothing_checked``). The calculator is the critic's if it has one."""
+    tools = setup.critic.tools if setup.critic is not None else None
+    checker = StepChecker(tools["calc"] if tools is not None and "calc" in tools else None)
+
+    def check(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
+        attempt = state["attempts"][-1]
+        critique = yield from checker.body(attempt.text, iteration=attempt.iteration)
+        emit({"node": "check", "type": "critique", "critique": critique})
+        return {"critiques": [critique]}
+
+    stop = AnyOf(CriticSaysCorrect(threshold=1.0), NothingChecked(), MaxIterations(setup.max_iters))
+    return _loop("calc_check", setup, ("check", as_node(check)), setup.stop or stop)
 
 
 def best_of_n(setup: LoopSetup) -> Any:

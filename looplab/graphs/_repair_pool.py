@@ -20,19 +20,16 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from looplab._steps import Body
-from looplab.answers import answer_format
 from looplab.graphs._nodes import (
     _attempt,
     _generate,
-    _generation_messages,
     as_node,
     as_route,
     make_generate_node,
     make_test_node,
+    repair_messages,
 )
 from looplab.graphs._state import LoopSetup, LoopState
-from looplab.llm import Message
-from looplab.prompts import render_prompt
 
 __all__ = ["repair_pool"]
 
@@ -48,16 +45,7 @@ def repair_pool(setup: LoopSetup) -> Any:
     def repair(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task, first = state["task"], state["attempts"][0]
         feedback = state["critiques"][0].feedback
-        messages = [
-            *_generation_messages(generator, task),
-            Message(role="assistant", content=first.text),
-            Message(
-                role="user",
-                content=render_prompt(
-                    "repair_request", feedback=feedback, answer_format=answer_format(task.family)
-                ),
-            ),
-        ]
+        messages = repair_messages(generator, task, first.text, feedback)
         attempts = []
         for k in range(1, repairs + 1):
             # independent draws: a seed of their own each (same seed would give one repair k times)

@@ -13,9 +13,18 @@ from looplab.errors import ConfigError
 from looplab.graphs._backtrack import backtrack
 from looplab.graphs._nodes import ORACLE_KEY, STREAM_KEY, TRUTH_KEY
 from looplab.graphs._policies import OracleCheck
-from looplab.graphs._prebuilt import best_of_n, critic_loop, self_refine, test_repair, tool_critic
+from looplab.graphs._prebuilt import (
+    best_of_n,
+    calc_check,
+    critic_loop,
+    self_refine,
+    test_repair,
+    tool_critic,
+)
 from looplab.graphs._repair_pool import repair_pool
+from looplab.graphs._search import tree_search
 from looplab.graphs._state import LoopSetup, LoopState, Truth
+from looplab.graphs._voting import debate, self_consistency
 from looplab.records import Task, TaskView, Trajectory
 
 __all__ = [
@@ -37,9 +46,13 @@ GRAPHS: dict[str, GraphFactory] = {
     "critic_loop": critic_loop,
     "tool_critic": tool_critic,
     "test_repair": test_repair,
+    "calc_check": calc_check,
     "best_of_n": best_of_n,
     "backtrack": backtrack,
     "repair_pool": repair_pool,
+    "self_consistency": self_consistency,
+    "debate": debate,
+    "tree_search": tree_search,
 }
 """The prebuilt graphs by name."""
 
@@ -82,6 +95,7 @@ def initial_state(task: Task | TaskView) -> LoopState:
         "stop_reason": None,
         "oracle_used": False,
         "chosen": None,
+        "vote": None,
     }
 
 
@@ -121,6 +135,7 @@ def trajectory_from_state(state: LoopState, *, task_id: str, graph: str) -> Traj
         critiques=critiques,
         stop_reason=state.get("stop_reason") or "",
         chosen=state.get("chosen"),
+        vote=state.get("vote"),
         oracle=bool(state.get("oracle_used")),
         models=models,
     )

@@ -38,6 +38,11 @@ class SetupOptions:
     max_iters: int = 3
     max_tokens: int = 256
     """Per answer (all its tool rounds together)."""
+    width: int = 3
+    """``debate``: agents; ``tree_search``: nodes per expansion."""
+    budget: int | None = None
+    """Most tokens of a whole loop, every role's (``tree_search``'s budget; a hard cap on
+    every other loop)."""
     temperature: float = 0.0
     seed: int | None = None
     sandbox: str = "auto"
@@ -130,6 +135,8 @@ def build_setup(
         critic=critic,
         sandbox=sandbox,
         max_iters=options.max_iters,
+        max_total_tokens=options.budget,
+        width=options.width,
         stop=stop,
         feedback=FeedbackSpec.parse(options.feedback),
         locate=options.locate,  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 from looplab.perturb import FeedbackSpec
-from looplab.records import Attempt, Critique, TaskView
+from looplab.records import Attempt, Critique, TaskView, Vote
 
 if TYPE_CHECKING:
     from looplab.agents import Critic, Generator
@@ -39,7 +39,9 @@ class LoopState(TypedDict, total=False):
     oracle_used: bool
     """True once an oracle stop policy consulted ground truth."""
     chosen: int | None
-    """best-of-n: the index of the chosen attempt."""
+    """best-of-n, a vote, a search: the index of the chosen attempt."""
+    vote: Vote | None
+    """self_consistency, debate: the vote that chose it."""
 
 
 @dataclass
@@ -55,7 +57,11 @@ class LoopSetup:
     stop: StopPolicy | None = None
     """When to stop early; each graph has a sensible default."""
     max_total_tokens: int | None = None
-    """Hard cap on tokens of the whole loop, whatever the stop policy."""
+    """Hard cap on tokens of the whole loop, whatever the stop policy; ``tree_search``'s
+    budget (no node starts once it is spent)."""
+    width: int = 3
+    """``debate``: agents; ``tree_search``: nodes added per expansion (one repair of the
+    best node, the rest fresh samples)."""
     checkpointer: Any = None
     """A LangGraph checkpointer (e.g. SqliteSaver) so a long run resumes mid-graph."""
     feedback: FeedbackSpec = field(default_factory=FeedbackSpec)

@@ -28,6 +28,8 @@ class DelayServer:
         self.in_flight = 0
         self.max_in_flight = 0
         """The most requests the server was answering at once."""
+        self.in_flight_ports: set[int] = set()
+        """The client ports of the requests being answered now (whose requests they are)."""
         self._lock = threading.Lock()
         server = self
 
@@ -51,9 +53,11 @@ class DelayServer:
                     server.requests += 1
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    server.in_flight_ports.add(self.client_address[1])
                 time.sleep(server.delay_s)
                 with server._lock:
                     server.in_flight -= 1
+                    server.in_flight_ports.discard(self.client_address[1])
                 text = _answer(body, server.tools)
                 data = _response(text)
                 self.send_response(200)

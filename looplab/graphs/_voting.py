@@ -1,0 +1,153 @@
+"""Loops that answer by majority vote: self-consistency and multi-agent debate.
+
+Both sample at temperature 1 where the generator's is 0 (identical greedy samples
+would make a vote of one), with seeds that differ per sample, and both record their
+``Vote`` (counts, winner, whether it was a tie and the rule that broke it) on the
+trajectory; ``chosen`` points at the first attempt that gave the winning answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from looplab._steps import Body
+from looplab.agents import Generator
+from looplab.answers import answer_format, majority_vote
+from looplab.graphs._nodes import _attempt, _generate, _generation_messages, as_node, as_route, emit
+from looplab.graphs._state import LoopSetup, LoopState
+from looplab.llm import Message
+from looplab.prompts import render_prompt
+from looplab.records import Attempt
+
+__all__ = ["debate", "debate_messages", "self_consistency"]
+
+
+def _sampler(generator: Generator, index: int) -> Generator:
+    """The generator for sample ``index``: temperature 1 if greedy, a seed per sample."""
+    base = generator.options
+    return generator.with_options(
+        base.model_copy(
+            update={"temperature": base.temperature or 1.0, "seed": (base.seed or 0) + index}
+        )
+    )
+
+
+def self_consistency(setup: LoopSetup) -> Any:
+    """Self-consistency (Wang et al. 2023): k samples, the answer by majority vote.
+
+    ``setup.max_iters`` independent samples, the final answer by majority vote over
+    their extracted answers. No critic: the baseline
+    Huang et al. (2023) found self-correction does not beat at equal responses. With one
+    sample it is the plain single answer, at the generator's own temperature."""
+    generator, k = setup.generator, setup.max_iters
+
+    def sample(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
+        task = state["task"]
+        done = len(state.get("attempts", []))
+        # one sample is the single-answer baseline: it keeps the generator's own options
+        sampler = generator if k == 1 else _sampler(generator, done)
+        started = time.perf_counter()
+        generation = yield from _generate(
+            sampler, _generation_messages(sampler, task), "sample", config
+        )
+        return {
+            "attempts": [_attempt(generation, task, done, "sample", started)],
+            "iteration": done,
+        }
+
+    def vote(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+        attempts = state["attempts"]
+        result, chosen = majority_vote(attempts, list(range(len(attempts))))
+        emit({"node": "vote", "type": "decision", "stop_reason": "vote", "vote": result})
+        return {"chosen": chosen, "vote": result, "stop_reason": "vote"}
+
+    def more(state: LoopState) -> str:
+        return "sample" if len(state["attempts"]) < k else "vote"
+
+    graph = StateGraph(LoopState)
+    graph.add_node("sample", as_node(sample))
+    graph.add_node("vote", as_node(vote))
+    graph.add_edge(START, "sample")
+    graph.add_conditional_edges("sample", as_route(more), ["sample", "vote"])
+    graph.add_edge("vote", END)
+    return graph.compile(checkpointer=setup.checkpointer, name="self_consistency")
+
+
+def debate_messages(
+    generator: Generator, task: Any, own: Attempt, others: list[Attempt]
+) -> list[Message]:
+    """What an agent sees in a debate round: the task, its own previous answer, and the
+    other agents' previous answers -- nothing else (Du et al. 2023)."""
+    answers = "\n\n".join(
+        f"Agent {other.agent + 1 if other.agent is not None else '?'}:\n{other.text.strip()}"
+        for other in others
+    )
+    return [
+        *_generation_messages(generator, task),
+        Message(role="assistant", content=own.text),
+        Message(
+            role="user",
+            content=render_prompt(
+                "debate_request", answers=answers, answer_format=answer_format(task.family)
+            ),
+        ),
+    ]
+
+
+def debate(setup: LoopSetup) -> Any:
+    """Multi-agent debate (Du et al. 2023): agents read each other's answers, then vote.
+
+    ``setup.width`` agents answer; for ``setup.max_iters - 1`` more rounds each reads
+    the others' previous answers and answers again; the final answer is the majority
+    vote of the last round.
+
+    Agents are the generator's model sampled with a seed each (temperature 1 where the
+    generator's is 0). Attempts are stored round by round, agent by agent:
+    ``iteration`` is the index, ``agent`` the agent, ``kind`` ``sample`` in round 0 and
+    ``debate`` after.
+    """
+    generator, agents, rounds = setup.generator, max(1, setup.width), setup.max_iters
+
+    def speak(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
+        task = state["task"]
+        attempts = state.get("attempts", [])
+        index = len(attempts)
+        round_, agent = divmod(index, agents)
+        sampler = _sampler(generator, index)
+        started = time.perf_counter()
+        if round_ == 0:
+            messages = _generation_messages(sampler, task)
+        else:
+            previous = attempts[(round_ - 1) * agents : round_ * agents]
+            own = previous[agent]
+            others = [a for a in previous if a.agent != agent]
+            messages = debate_messages(sampler, task, own, others)
+        node = f"agent {agent + 1}"
+        generation = yield from _generate(sampler, messages, node, config)
+        attempt = _attempt(generation, task, index, "sample" if round_ == 0 else "debate", started)
+        return {
+            "attempts": [attempt.model_copy(update={"agent": agent})],
+            "iteration": index,
+        }
+
+    def vote(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+        attempts = state["attempts"]
+        last_round = list(range(len(attempts) - agents, len(attempts)))
+        result, chosen = majority_vote(attempts, last_round)
+        emit({"node": "vote", "type": "decision", "stop_reason": "vote", "vote": result})
+        return {"chosen": chosen, "vote": result, "stop_reason": "vote"}
+
+    def more(state: LoopState) -> str:
+        return "speak" if len(state["attempts"]) < agents * rounds else "vote"
+
+    graph = StateGraph(LoopState)
+    graph.add_node("speak", as_node(speak))
+    graph.add_node("vote", as_node(vote))
+    graph.add_edge(START, "speak")
+    graph.add_conditional_edges("speak", as_route(more), ["speak", "vote"])
+    graph.add_edge("vote", END)
+    return graph.compile(checkpointer=setup.checkpointer, name="debate")

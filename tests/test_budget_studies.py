@@ -1,0 +1,149 @@
+"""The compute and feedback studies: arms, tables and token accounting against a fake
+OpenAI-compatible server (fixed usage per call), and end to end on the embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from looplab.evals import read_results
+from looplab.evals._budget_studies import arm_tokens, matched_baseline
+from looplab.evals._studies import STUDIES, StudyOptions, run_study
+from tests.helpers.delay_server import DelayServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    fake = DelayServer(delay_s=0.0)
+    yield f"openai:fake@{fake.base_url}"
+    fake.close()
+
+
+def recorded_tokens(run: Path) -> int:
+    """Every role's tokens, summed over the run's recorded completions."""
+    total = 0
+    for line in (run / "completions.jsonl").open():
+        usage = json.loads(line)["completion"]["usage"]
+        total += usage["prompt_tokens"] + usage["completion_tokens"]
+    return total
+
+
+def test_compute_study_arms_tables_and_token_accounting(tmp_path, server):
+    options = StudyOptions(model=server, limit=4, budgets=(2, 4), concurrency=4)
+    _, tables, root = run_study("compute", options, tmp_path / "compute")
+    arms = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert arms == sorted([
+        "single", "self_consistency@2", "self_consistency@4", "best_of_n@2", "best_of_n@4",
+        "self_refine@2", "self_refine@4", "tool_critic@2", "tool_critic@4", "debate@6",
+        "tree_search@2", "tree_search@4",
+    ])  # fmt: skip
+    for arm in arms:
+        results = read_results(root / arm)
+        assert len(results) == 4 and all(r.error is None for r in results), arm
+        # the study's mean tokens per task are the recorded completions' tokens / tasks
+        mean, roles = arm_tokens(results)
+        assert mean.value == pytest.approx(recorded_tokens(root / arm) / len(results)), arm
+        assert roles["generator"] + roles["critic"] == pytest.approx(mean.value), arm
+    by_arm = {row[0]: row for row in tables[0].rows}
+    assert set(by_arm) == set(arms)
+    # single: one call of 60 tokens per task; best_of_n@4: four samples and four verdicts
+    assert by_arm["single"][2].startswith("60 ")
+    assert by_arm["best_of_n@4"][2].startswith("480 ")
+    assert by_arm["debate@6"][2].startswith("360 ")
+    pairs = {row[0]: row for row in tables[1].rows}
+    assert set(pairs) == set(arms) - {"single", "self_consistency@2", "self_consistency@4"}
+    assert pairs["best_of_n@2"][1] == "self_consistency@4"  # 240 tokens: the same as k=4
+    assert pairs["best_of_n@2"][2] == "1.00×"
+    assert "NOT matched" in pairs["best_of_n@4"][2]  # 480 tokens: no vote spent as much
+    summary = json.loads((root / "study.json").read_text())
+    assert [Path(f).name for f in summary["figures"]] == ["compute.png", "compute.svg"]
+
+
+def test_matched_baseline_is_the_nearest_by_ratio():
+    baselines = {"single": 60.0, "self_consistency@3": 180.0, "self_consistency@5": 300.0}
+    assert matched_baseline(200.0, baselines) == ("self_consistency@3", pytest.approx(200 / 180))
+    assert matched_baseline(1000.0, baselines)[0] == "self_consistency@5"
+
+
+def test_feedback_study_arms_and_the_oracle_is_marked(tmp_path, server):
+    options = StudyOptions(model=server, limit=5, concurrency=4)
+    _, tables, root = run_study("feedback", options, tmp_path / "feedback")
+    arms = [row[0] for row in tables[0].rows]
+    assert arms == ["intrinsic", "critic + calculator", "calculator checks", "ORACLE (upper bound)"]
+    assert "No separate critic model was given" in tables[0].note
+    oracle = read_results(root / "ORACLE (upper bound)")
+    assert all(r.trajectory.oracle for r in oracle)
+    assert not any(r.trajectory.oracle for r in read_results(root / "intrinsic"))
+    calculator = read_results(root / "critic + calculator")
+    assert all(r.trajectory.graph == "tool_critic" for r in calculator)
+    checks = read_results(root / "calculator checks")
+    assert all(r.trajectory.graph == "calc_check" for r in checks)
+    assert [row[0] for row in tables[1].rows] == arms[1:]
+    for arm in arms:
+        results = read_results(root / arm)
+        mean, _ = arm_tokens(results)
+        assert mean.value == pytest.approx(recorded_tokens(root / arm) / len(results))
+
+
+def test_feedback_study_on_code_uses_the_visible_tests(tmp_path, server):
+    critic = "openai:other@http://127.0.0.1:9/v1"
+    options = StudyOptions(model=server, limit=2, tasks="code", critic_model=critic)
+    arms = STUDIES["feedback"].arms(options)
+    assert list(arms) == ["intrinsic", "critic model", "visible tests", "ORACLE (upper bound)"]
+    assert arms["visible tests"].graph == "test_repair"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "looplab.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, "COLUMNS": "220"},
+    )
+
+
+@pytest.mark.slow
+def test_both_studies_on_the_embedded_model(tmp_path):
+    done = cli("study", "feedback", "--limit", "3", "--run-dir", str(tmp_path / "f"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "where the feedback comes from" in done.stdout and "ORACLE" in done.stdout
+    done = cli("study", "compute", "--limit", "2", "--budgets", "2",
+               "--run-dir", str(tmp_path / "c"))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "accuracy against tokens" in done.stdout
+    for arm in (tmp_path / "c").iterdir():
+        if arm.is_dir():
+            results = read_results(arm)
+            mean, _ = arm_tokens(results)
+            assert mean.value == pytest.approx(recorded_tokens(arm) / len(results)), arm.name
+    assert (tmp_path / "c" / "compute.png").is_file()
+
+
+def test_flag_recall_counts_wrong_attempts_any_checker_called_incorrect():
+    from looplab.evals import TaskResult
+    from looplab.evals._budget_studies import flag_recall
+    from looplab.records import Attempt, Critique, Trajectory
+
+    def result(grades, verdicts, source="tool"):
+        attempts = [Attempt(iteration=i, text="") for i in range(len(grades))]
+        critiques = [
+            Critique(iteration=i, source=source, verdict=v) for i, v in enumerate(verdicts)
+        ]
+        t = Trajectory(task_id="t", graph="calc_check", attempts=attempts, critiques=critiques)
+        return TaskResult(task_id=f"t{len(grades)}{verdicts}", trajectory=t, grades=grades)
+
+    results = [
+        result([False, True], ["incorrect", "correct"]),  # 1 wrong, flagged
+        result([False], ["correct"]),  # 1 wrong, missed
+        result([False, False], ["incorrect", None]),  # flagged; no verdict counts as missed
+        result([True], ["correct"]),  # no wrong attempt
+    ]
+    assert flag_recall(results).value == pytest.approx(2 / 4)
+    oracle_only = [result([False], ["incorrect"], source="oracle")]
+    assert flag_recall(oracle_only) is None
