@@ -12,11 +12,12 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from looplab.answers import answer_format, is_code_family
+from looplab.llm import Message
 
 if TYPE_CHECKING:
     from looplab.records import TaskView
 
-__all__ = ["load_prompt", "render_prompt", "repair_request", "task_request"]
+__all__ = ["load_prompt", "render_prompt", "repair_request", "solve_messages", "task_request"]
 
 
 @cache
@@ -41,6 +42,25 @@ def task_request(task: TaskView) -> str:
     if task.visible_tests and is_code_family(task.family):
         return f"{task.prompt}\n\nIt must pass these tests:\n```python\n{task.visible_tests}\n```"
     return task.prompt
+
+
+def solve_messages(task: TaskView) -> list[Message]:
+    """A model's request to answer ``task`` with no tools: the answer convention, one
+    worked example of it (not for code: small models copy examples), then the task.
+    The generator without tools asks exactly this; a critic that samples answers too."""
+    system = render_prompt("solve_system", answer_format=answer_format(task.family))
+    examples = []
+    if not is_code_family(task.family):
+        question, answer = (part.strip() for part in load_prompt("solve_example").split("---"))
+        examples = [
+            Message(role="user", content=question),
+            Message(role="assistant", content=answer),
+        ]
+    return [
+        Message(role="system", content=system),
+        *examples,
+        Message(role="user", content=task_request(task)),
+    ]
 
 
 def repair_request(family: str, feedback: str) -> str:

@@ -244,3 +244,27 @@ def test_confidence_above_stops_on_the_probability_of_being_right():
     assert policy.reason(state(**p_true), None) == "confident"
     assert policy.reason(state(verdict=None), None) is None
     assert policy.reason({"critiques": []}, None) is None
+
+
+def test_calibration_scores_tasks_concurrently_with_the_same_records(tmp_path):
+    """Against a server, tasks are scored several at once; the records, put back in the
+    tasks' order, are those of scoring one task at a time."""
+    from looplab.evals._calibration import CalibrationOptions, calibration_tables, run_calibration
+    from tests.helpers.delay_server import DelayServer
+
+    server = DelayServer(delay_s=0.05)
+    try:
+        model = f"openai:fake@{server.base_url}"
+        one = CalibrationOptions(model=model, limit=6, samples=2, concurrency=1)
+        serial, _ = run_calibration(one, tmp_path / "serial")
+        assert server.max_in_flight == 1
+        many = CalibrationOptions(model=model, limit=6, samples=2, concurrency=4)
+        parallel, _ = run_calibration(many, tmp_path / "parallel")
+        assert server.max_in_flight > 1
+    finally:
+        server.close()
+    assert [r["task"] for r in parallel] == [r["task"] for r in serial]
+    assert parallel == serial
+    # every source scored something: P(True) and the log-probabilities came from the server
+    for row in calibration_tables(parallel):
+        assert row.metrics.n > 0, row.source

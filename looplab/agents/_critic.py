@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from pydantic import BaseModel, Field
 
 from looplab._steps import Body, adrive, call, drive
-from looplab.agents._confidence import p_true
+from looplab.agents._confidence import agreement, p_true
 from looplab.agents._generator import Generator
+from looplab.answers import extract_answer, vote_key
 from looplab.llm import (
     ChatModel,
     Completion,
@@ -29,14 +30,18 @@ from looplab.llm import (
     parse_structured,
 )
 from looplab.llm._structured import schema_options
-from looplab.prompts import render_prompt
+from looplab.prompts import render_prompt, solve_messages
 from looplab.records import Critique, Generation, TaskView, ToolCall, Usage, Verdict
 from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
 
 __all__ = ["CRITIC_CONFIDENCE", "Critic", "CriticVerdict"]
 
-CRITIC_CONFIDENCE = ("verbal", "p_true")
-"""Where a critic's confidence can come from: what it writes, or P(True)."""
+CRITIC_CONFIDENCE = ("verbal", "p_true", "p_true_samples", "self_consistency")
+"""Where a critic's confidence can come from: what it writes; P(True), alone or with
+answers it sampled shown first (Kadavath et al. 2022); or the share of its sampled
+answers that agree with the judged one (self-consistency)."""
+SAMPLE_TEMPERATURE = 1.0
+"""The critic's sampled answers are drawn at this temperature, as Kadavath et al.'s."""
 
 
 class CriticVerdict(BaseModel):
@@ -62,13 +67,18 @@ class Critic:
         verify_options: CompletionOptions | None = None,
         confidence: str = "verbal",
         threshold: float = 0.5,
+        samples: int = 5,
     ) -> None:
         if confidence not in CRITIC_CONFIDENCE:
             raise ValueError(
                 f"critic confidence {confidence!r}: use one of {', '.join(CRITIC_CONFIDENCE)}"
             )
+        if samples < 1:
+            raise ValueError(f"critic samples must be at least 1, not {samples}")
         self.confidence = confidence
         self.threshold = threshold
+        self.samples = samples
+        """Answers the critic samples for ``p_true_samples`` and ``self_consistency``."""
         self.model = model
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.options = options or CompletionOptions(max_tokens=256)
@@ -115,8 +125,8 @@ class Critic:
             *_EXAMPLES,
             self._request(task, answer_text, note),
         ]
-        if self.confidence == "p_true":
-            return (yield from self._p_true(task, answer_text, iteration, started))
+        if self.confidence != "verbal":
+            return (yield from self._from_probability(task, answer_text, iteration, started))
         if len(self.tools):
             verification = yield from self._verify(task, answer_text, note)
             tool_calls, usage = verification.tool_calls, verification.usage
@@ -157,27 +167,62 @@ class Critic:
             **common,
         )
 
-    def _p_true(
+    def _sample_answers(self, task: TaskView) -> Body[list[Completion]]:
+        """``samples`` answers to the task from the critic's own model, each seeded."""
+        seed = self.options.seed
+        completions = []
+        for i in range(self.samples):
+            options = CompletionOptions(
+                max_tokens=self.options.max_tokens,
+                temperature=SAMPLE_TEMPERATURE,
+                seed=None if seed is None else seed + i,
+            )
+            messages = solve_messages(task)
+            model = self.model
+            completions.append((yield call(model.complete, model.acomplete, messages, options)))
+        return completions
+
+    def _from_probability(
         self, task: TaskView, answer_text: str, iteration: int, started: float
     ) -> Body[Critique]:
-        """The verdict from P(True) against the threshold. P(True) says nothing of where
-        an answer is wrong, so the feedback only says how likely it is to be."""
-        value, completion = yield from p_true(self.model, task.prompt, answer_text)
+        """The verdict from a probability that the answer is right, against the
+        threshold: P(True) (with sampled answers shown first for ``p_true_samples``), or
+        the share of sampled answers that agree (``self_consistency``). A probability
+        says nothing of where an answer is wrong, so the feedback only says how likely
+        it is to be."""
+        usage, raw = Usage(), []
+        samples: list[str | None] = []
+        if self.confidence in ("p_true_samples", "self_consistency"):
+            completions = yield from self._sample_answers(task)
+            samples = [extract_answer(c.text, task.family) for c in completions]
+            usage = sum((c.usage for c in completions), Usage())
+            raw.append("samples: " + ", ".join(str(s) for s in samples))
+        if self.confidence == "self_consistency":
+            answer = extract_answer(answer_text, task.family)
+            value = agreement(answer, samples, lambda a, b: vote_key(a) == vote_key(b))
+        else:
+            ideas = [s for s in samples if s]
+            value, completion = yield from p_true(self.model, task.prompt, answer_text, ideas)
+            usage += completion.usage
+            raw.append(completion.text)
         common = dict(
             iteration=iteration,
             source="model",
-            confidence_source="p_true",
-            raw=completion.text,
-            usage=completion.usage,
+            confidence_source=self.confidence,
+            raw="\n".join(raw),
+            usage=usage,
             latency_s=time.perf_counter() - started,
             model=self.model.name,
         )
         if value is None:
             return Critique(verdict=None, parsed=False, **common)
         right = value >= self.threshold
-        feedback = f"A check estimates that your answer is right with probability {value:.2f}." + (
-            "" if right else " Check each step and correct what is wrong."
-        )
+        if self.confidence == "self_consistency":
+            agreeing = round(value * len(samples))
+            said = f"{agreeing} of {len(samples)} independent answers agree with yours."
+        else:
+            said = f"A check estimates that your answer is right with probability {value:.2f}."
+        feedback = said + ("" if right else " Check each step and correct what is wrong.")
         return Critique(
             verdict="correct" if right else "incorrect",
             confidence=value,

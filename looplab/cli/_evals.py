@@ -26,7 +26,11 @@ def eval_(
     tools: Annotated[str | None, typer.Option(help="Generator tools, e.g. calc.")] = None,
     critic_tools: Annotated[str | None, typer.Option(help="Critic tools.")] = None,
     critic_confidence: Annotated[
-        str, typer.Option(help="Critic confidence: verbal (written) or p_true (P(True)).")
+        str,
+        typer.Option(
+            help="Critic confidence: verbal (written), p_true (P(True)), p_true_samples or "
+            "self_consistency (from 5 answers the critic samples)."
+        ),
     ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts per task.")] = 3,
     width: Annotated[

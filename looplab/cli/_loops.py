@@ -28,7 +28,11 @@ def run(
         str | None, typer.Option(help="Critic tools (tool_critic defaults to calc).")
     ] = None,
     critic_confidence: Annotated[
-        str, typer.Option(help="Critic confidence: verbal (written) or p_true (P(True)).")
+        str,
+        typer.Option(
+            help="Critic confidence: verbal (written), p_true (P(True)), p_true_samples or "
+            "self_consistency (from 5 answers the critic samples)."
+        ),
     ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts.")] = 3,
     width: Annotated[

@@ -77,7 +77,7 @@ def study(
         out.print(table)
         return
     if name == "calibration":
-        _calibration(model, limit, data, samples, run_dir)
+        _calibration(model, limit, data, samples, run_dir, concurrency)
         return
     options = StudyOptions(
         model=model,
@@ -120,7 +120,12 @@ def study(
 
 
 def _calibration(
-    model: str, limit: int | None, data: str | None, samples: int | None, run_dir: str | None
+    model: str,
+    limit: int | None,
+    data: str | None,
+    samples: int | None,
+    run_dir: str | None,
+    concurrency: int,
 ) -> None:
     """The calibration study: score, resume, print the table, draw the figure."""
     import json
@@ -142,6 +147,7 @@ def _calibration(
         data=folder if (folder / "gsm8k").exists() else None,
         **({"limit": limit} if limit else {}),
         **({"samples": samples} if samples else {}),
+        concurrency=concurrency,
     )
     if options.data is None:
         err.print(f"no gsm8k under {folder}: arithmetic only", style="yellow")

@@ -170,20 +170,21 @@ def _excludes_zero(e: Estimate) -> bool:
     return e.low is not None and e.high is not None and (e.low > 0 or e.high < 0)
 
 
-def _tokens(e: Estimate) -> str:
+def _interval(e: Estimate, spec: str) -> str:
+    """``e`` formatted by ``spec``, its CI in brackets when it has one."""
     if e.value is None:
         return "n/a"
     if e.low is None or e.high is None:
-        return f"{e.value:,.0f}"
-    return f"{e.value:,.0f} [{e.low:,.0f}, {e.high:,.0f}]"
+        return format(e.value, spec)
+    return f"{e.value:{spec}} [{e.low:{spec}}, {e.high:{spec}}]"
+
+
+def _tokens(e: Estimate) -> str:
+    return _interval(e, ",.0f")
 
 
 def _signed(e: Estimate) -> str:
-    if e.value is None:
-        return "n/a"
-    if e.low is None or e.high is None:
-        return f"{e.value:+.1%}"
-    return f"{e.value:+.1%} [{e.low:+.1%}, {e.high:+.1%}]"
+    return _interval(e, "+.1%")
 
 
 def _plot_setup():

@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from looplab._steps import drive
-from looplab.agents import Critic, Generator
+from looplab.agents import Critic
 from looplab.agents._confidence import (
     CONFIDENCE_SOURCES,
     agreement,
@@ -44,8 +45,8 @@ from looplab.evals._confidence_metrics import (
     risk_coverage,
 )
 from looplab.evals._generated import arithmetic_tasks
-from looplab.graphs._nodes import _generation_messages
 from looplab.llm import ChatModel, CompletionOptions
+from looplab.prompts import solve_messages
 from looplab.records import Task
 
 __all__ = ["CalibrationOptions", "calibration_tables", "run_calibration", "score_task"]
@@ -66,6 +67,9 @@ class CalibrationOptions:
     """The folder holding gsm8k/; GSM8K is left out when None."""
     seed: int = 0
     sources: tuple[str, ...] = field(default=CONFIDENCE_SOURCES)
+    concurrency: int = 4
+    """Tasks scored at once by a server's model (an in-process model scores one at a
+    time: it serves one call at a time anyway)."""
 
 
 def study_tasks(options: CalibrationOptions) -> list[Task]:
@@ -92,7 +96,7 @@ def _same(a: str, b: str) -> bool:
 def score_task(model: ChatModel, task: Task, options: CalibrationOptions) -> dict[str, Any]:
     """Answer ``task``, score the answer with every source, then grade it: one record."""
     view = task.public()
-    messages = _generation_messages(Generator(model), view)
+    messages = solve_messages(view)
     greedy = model.complete(messages, CompletionOptions(max_tokens=options.max_tokens, logprobs=0))
     answer = extract_answer(greedy.text, task.family)
     confidences: dict[str, float | None] = {}
@@ -184,17 +188,32 @@ def run_calibration(
     done = {r["task"] for r in records}
     tasks = study_tasks(options)
     model = model or load_model(options.model)
-    with path.open("a", encoding="utf-8") as out:
-        for number, task in enumerate(tasks, 1):
-            if task.id in done:
-                continue
-            record = score_task(model, task, options)
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-            records.append(record)
-            if on_task is not None:
-                on_task(number, len(tasks))
+    pending = [task for task in tasks if task.id not in done]
+    # An in-process model serves one call at a time: tasks run one after another, in
+    # order, so its prompt cache sees what it saw before and the numbers stay the same.
+    in_process = options.model == "local" or options.model.startswith("gguf:")
+    with (
+        path.open("a", encoding="utf-8") as out,
+        ThreadPoolExecutor(max_workers=1 if in_process else options.concurrency) as pool,
+    ):
+        futures = [pool.submit(score_task, model, task, options) for task in pending]
+        try:
+            # one writer, each record fsynced as its task finishes: a kill loses only
+            # the tasks in flight, which a rerun scores again
+            for future in as_completed(futures):
+                record = future.result()
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+                records.append(record)
+                if on_task is not None:
+                    on_task(len(records), len(tasks))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    order = {task.id: i for i, task in enumerate(tasks)}
+    records.sort(key=lambda r: order.get(r["task"], len(order)))  # the tasks' own order
     return records, root
 
 

@@ -28,7 +28,13 @@ from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
 from looplab.graphs._state import LoopState, Truth
 from looplab.llm import Message
 from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
-from looplab.prompts import load_prompt, render_prompt, repair_request, task_request
+from looplab.prompts import (
+    load_prompt,
+    render_prompt,
+    repair_request,
+    solve_messages,
+    task_request,
+)
 from looplab.records import Attempt, Critique, Generation, TaskView
 from looplab.sandbox import Sandbox, acheck_program, check_program, context_from_prompt
 from looplab.tools import example_turns, tool_system_prompt
@@ -119,6 +125,8 @@ def emit(event: dict[str, Any]) -> None:
 
 
 def _generation_messages(generator: Generator, task: TaskView) -> list[Message]:
+    if not len(generator.tools):
+        return solve_messages(task)
     system = render_prompt("solve_system", answer_format=answer_format(task.family))
     if len(generator.tools):
         system += "\n\n" + tool_system_prompt(generator.tools, generator.syntax)

@@ -36,6 +36,30 @@ def _sampler(generator: Generator, index: int) -> Generator:
     )
 
 
+def _answer_then_vote(
+    setup: LoopSetup, name: str, step: str, answer: Any, answers: int, *, voters: int
+) -> Any:
+    """The graph both loops share: the ``answer`` node runs until there are ``answers``
+    attempts, then the last ``voters`` of them vote."""
+
+    def vote(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
+        attempts = state["attempts"]
+        result, chosen = majority_vote(attempts, list(range(len(attempts) - voters, len(attempts))))
+        emit({"node": "vote", "type": "decision", "stop_reason": "vote", "vote": result})
+        return {"chosen": chosen, "vote": result, "stop_reason": "vote"}
+
+    def more(state: LoopState) -> str:
+        return step if len(state["attempts"]) < answers else "vote"
+
+    graph = StateGraph(LoopState)
+    graph.add_node(step, as_node(answer))
+    graph.add_node("vote", as_node(vote))
+    graph.add_edge(START, step)
+    graph.add_conditional_edges(step, as_route(more), [step, "vote"])
+    graph.add_edge("vote", END)
+    return graph.compile(checkpointer=setup.checkpointer, name=name)
+
+
 def self_consistency(setup: LoopSetup) -> Any:
     """Self-consistency (Wang et al. 2023): k samples, the answer by majority vote.
 
@@ -59,22 +83,7 @@ def self_consistency(setup: LoopSetup) -> Any:
             "iteration": done,
         }
 
-    def vote(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
-        attempts = state["attempts"]
-        result, chosen = majority_vote(attempts, list(range(len(attempts))))
-        emit({"node": "vote", "type": "decision", "stop_reason": "vote", "vote": result})
-        return {"chosen": chosen, "vote": result, "stop_reason": "vote"}
-
-    def more(state: LoopState) -> str:
-        return "sample" if len(state["attempts"]) < k else "vote"
-
-    graph = StateGraph(LoopState)
-    graph.add_node("sample", as_node(sample))
-    graph.add_node("vote", as_node(vote))
-    graph.add_edge(START, "sample")
-    graph.add_conditional_edges("sample", as_route(more), ["sample", "vote"])
-    graph.add_edge("vote", END)
-    return graph.compile(checkpointer=setup.checkpointer, name="self_consistency")
+    return _answer_then_vote(setup, "self_consistency", "sample", sample, k, voters=k)
 
 
 def debate_messages(
@@ -134,20 +143,4 @@ def debate(setup: LoopSetup) -> Any:
             "iteration": index,
         }
 
-    def vote(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
-        attempts = state["attempts"]
-        last_round = list(range(len(attempts) - agents, len(attempts)))
-        result, chosen = majority_vote(attempts, last_round)
-        emit({"node": "vote", "type": "decision", "stop_reason": "vote", "vote": result})
-        return {"chosen": chosen, "vote": result, "stop_reason": "vote"}
-
-    def more(state: LoopState) -> str:
-        return "speak" if len(state["attempts"]) < agents * rounds else "vote"
-
-    graph = StateGraph(LoopState)
-    graph.add_node("speak", as_node(speak))
-    graph.add_node("vote", as_node(vote))
-    graph.add_edge(START, "speak")
-    graph.add_conditional_edges("speak", as_route(more), ["speak", "vote"])
-    graph.add_edge("vote", END)
-    return graph.compile(checkpointer=setup.checkpointer, name="debate")
+    return _answer_then_vote(setup, "debate", "speak", speak, agents * rounds, voters=agents)

@@ -7,11 +7,16 @@ With ``tools=True`` it also plays a generator that uses the calculator: when the
 system prompt offers ``<calc>``, it writes the call a one-step arithmetic word
 problem needs, and once a ``<result>`` comes back it answers with that number --
 so an injected calculator fault reaches the answer deterministically.
+
+Asked for log-probabilities, it gives them (one token per word or space); asked
+Kadavath's P(True) question, it answers "A" with a probability of True that depends
+on the question's text, so each proposed answer gets its own.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import socket
 import threading
@@ -59,7 +64,7 @@ class DelayServer:
                     server.in_flight -= 1
                     server.in_flight_ports.discard(self.client_address[1])
                 text = _answer(body, server.tools)
-                data = _response(text)
+                data = _response(text, _logprobs(body, text) if body.get("logprobs") else None)
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
@@ -121,10 +126,39 @@ def _answer(body: dict, tools: bool = False) -> str:
         return _calculating_answer(body["messages"])
     if "response_format" in body:
         return _structured_answer(body["response_format"], last)
+    if _is_p_true(body):
+        return "A)"
     return f"I think so.\nAnswer: {zlib.crc32(last.encode()) % 200}"
 
 
-def _response(text: str) -> bytes:
+def _is_p_true(body: dict) -> bool:
+    return any("(A) True" in str(m.get("content", "")) for m in body["messages"])
+
+
+def _logprobs(body: dict, text: str) -> dict:
+    """OpenAI's ``logprobs`` field for ``text``: each word or space a token. For P(True)'s
+    question the first token's alternatives are the two options, True with probability
+    0.1 to 0.9 by the question's text."""
+    tokens = re.findall(r"\S+|\s+", text)
+    entries = [
+        {"token": t, "logprob": -0.1, "top_logprobs": [{"token": t, "logprob": -0.1}]}
+        for t in tokens
+    ]
+    if _is_p_true(body) and entries:
+        question = "".join(str(m.get("content", "")) for m in body["messages"])
+        p = (zlib.crc32(question.encode()) % 9 + 1) / 10
+        entries[0] = {
+            "token": "A",
+            "logprob": math.log(p),
+            "top_logprobs": [
+                {"token": "A", "logprob": math.log(p)},
+                {"token": "B", "logprob": math.log(1 - p)},
+            ],
+        }
+    return {"content": entries}
+
+
+def _response(text: str, logprobs: dict | None = None) -> bytes:
     return json.dumps(
         {
             "id": "fake",
@@ -136,6 +170,7 @@ def _response(text: str) -> bytes:
                     "index": 0,
                     "finish_reason": "stop",
                     "message": {"role": "assistant", "content": text},
+                    "logprobs": logprobs,
                 }
             ],
             "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},

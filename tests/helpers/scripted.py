@@ -22,6 +22,8 @@ class ScriptedModel:
     def complete(self, messages, options=None, *, on_text=None):
         self.requests.append((list(messages), options))
         item = self.script.pop(0)
+        if isinstance(item, Completion):  # a whole reply, log-probabilities and all
+            return item
         text, finish = (item, "stop") if isinstance(item, str) else item
         if self.honour_stops and options is not None:
             cuts = [text.find(s) for s in options.stop if s in text]
