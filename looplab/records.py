@@ -135,6 +135,9 @@ class Generation(BaseModel):
     """The model that wrote it."""
     continued: bool = True
     """True when results were spliced by true continuation, False when by new turns."""
+    final_completion: Any = Field(default=None, exclude=True, repr=False)
+    """The last model call's ``Completion`` when it carries token log-probabilities (the
+    answer line is in it), for the answer's probability; never written to a record."""
 
     @property
     def tool_errors(self) -> int:
@@ -199,6 +202,9 @@ class Attempt(BaseModel):
     """tree_search: the index of the attempt this one repairs (None: sampled afresh)."""
     agent: int | None = None
     """debate: which agent wrote it (its round is ``iteration // agents``)."""
+    answer_probability: float | None = None
+    """The geometric-mean probability of the answer's tokens under the model that wrote
+    it, when the run asked for log-probabilities (``answer_logprob`` critics)."""
 
 
 Verdict = Literal["correct", "incorrect", "unsure"]

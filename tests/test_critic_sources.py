@@ -106,3 +106,96 @@ def test_sampling_critics_on_the_embedded_model(embedded_model, source):
         assert critique.verdict == ("correct" if critique.confidence >= 0.5 else "incorrect")
     else:
         assert critique.verdict is None
+
+
+def _answer_with_logprobs(text: str, per_token: dict[str, float]) -> Completion:
+    """A completion whose tokens are its words and spaces, each with the given log-prob
+    (-0.05 when not listed)."""
+    import re
+
+    tokens = re.findall(r"\S+|\s+", text)
+    return Completion(
+        text=text,
+        finish_reason="stop",
+        logprobs=[TokenLogprob(token=t, logprob=per_token.get(t, -0.05)) for t in tokens],
+        usage=Usage(prompt_tokens=10, completion_tokens=len(tokens), calls=1),
+        model="scripted",
+    )
+
+
+def test_answer_logprob_critic_reads_the_attempts_own_answer_probability():
+    from looplab.agents import Generator
+    from looplab.graphs import LoopSetup, critic_loop, run_loop
+    from looplab.records import Task
+
+    task = Task(id="t", prompt="What is 7 + 5?", family="arithmetic", answer="12")
+    first = _answer_with_logprobs("7 + 5 = 13.\nAnswer: 13", {"13": math.log(0.3)})
+    second = _answer_with_logprobs("7 + 5 = 12.\nAnswer: 12", {"12": math.log(0.8)})
+    generator = ScriptedModel([first, second])
+    critic_model = ScriptedModel([])  # never called: the probability is the attempt's
+    setup = LoopSetup(
+        generator=Generator(generator, options=CompletionOptions(max_tokens=32, logprobs=0)),
+        critic=Critic(critic_model, confidence="answer_logprob", threshold=0.5),
+        max_iters=3,
+    )
+    trajectory = run_loop(critic_loop(setup), task)
+    # "Answer: 13" ends in the token "13": its probability alone is the answer's
+    assert [a.answer_probability for a in trajectory.attempts] == [
+        pytest.approx(0.3),
+        pytest.approx(0.8),
+    ]
+    assert [c.verdict for c in trajectory.critiques] == ["incorrect", "correct"]
+    assert [c.confidence for c in trajectory.critiques] == [pytest.approx(0.3), pytest.approx(0.8)]
+    assert {c.confidence_source for c in trajectory.critiques} == {"answer_logprob"}
+    assert critic_model.requests == [] and trajectory.critiques[0].usage.calls == 0
+    assert trajectory.attempts[-1].answer == "12" and trajectory.stop_reason == "critic_correct"
+
+
+def test_answer_logprob_without_log_probabilities_is_unparsed():
+    critic = Critic(ScriptedModel([]), confidence="answer_logprob")
+    critique = critic.critique(TASK, JUDGED, iteration=0)  # no probability given
+    assert critique.verdict is None and not critique.parsed
+
+
+def test_a_run_with_answer_logprob_asks_the_generator_for_log_probabilities(tmp_path):
+    server = DelayServer()
+    try:
+        config = EvalConfig(
+            tasks="arithmetic:n=3",
+            model=f"openai:fake@{server.base_url}",
+            graph="critic_loop",
+            critic_confidence="answer_logprob",
+        )
+        results = read_results(run_eval(config, tmp_path / "run"))
+    finally:
+        server.close()
+    attempts = [a for r in results for a in r.trajectory.attempts]
+    # the fake server gives every token log-probability -0.1
+    assert all(a.answer_probability == pytest.approx(math.exp(-0.1)) for a in attempts)
+    critiques = [c for r in results for c in r.trajectory.critiques]
+    assert critiques and all(c.verdict == "correct" for c in critiques)
+    assert {c.confidence_source for c in critiques} == {"answer_logprob"}
+    # the probability is never written with the generation's completion
+    line = (tmp_path / "run" / "trajectories.jsonl").read_text().splitlines()[0]
+    assert "final_completion" not in line and '"answer_probability":0.9' in line
+
+
+@pytest.mark.slow
+def test_answer_logprob_on_the_embedded_model(embedded_model):
+    from looplab.agents import Generator
+    from looplab.graphs import LoopSetup, critic_loop, run_loop
+    from looplab.records import Task
+
+    options = CompletionOptions(max_tokens=48, logprobs=0)
+    setup = LoopSetup(
+        generator=Generator(embedded_model, options=options),
+        critic=Critic(embedded_model, confidence="answer_logprob"),
+        max_iters=2,
+    )
+    task = Task(id="t", prompt="What is 7 + 5?", family="arithmetic", answer="12")
+    trajectory = run_loop(critic_loop(setup), task)
+    first, judged = trajectory.attempts[0], trajectory.critiques[0]
+    assert first.answer is not None, first.text  # the worked example sets the answer line
+    assert 0.0 < first.answer_probability <= 1.0
+    assert judged.confidence == first.answer_probability
+    assert judged.confidence_source == "answer_logprob" and judged.usage.calls == 0

@@ -3,6 +3,7 @@ Critic (a structured verdict, optionally after verifying with tools) and the Mis
 (the first wrong step of a chain of thought), and the StepChecker (the calculator
 recomputing an answer's arithmetic steps: feedback from a tool)."""
 
+from looplab.agents._confidence import answer_logprob
 from looplab.agents._critic import CRITIC_CONFIDENCE, Critic, CriticVerdict
 from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
 from looplab.agents._finder import FINDER_STYLES, FinderStyle, MistakeFinder, number_steps
@@ -21,6 +22,7 @@ __all__ = [
     "OnToolCall",
     "PendingCall",
     "StepChecker",
+    "answer_logprob",
     "arithmetic_steps",
     "number_steps",
     "trim_output",

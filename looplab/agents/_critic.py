@@ -36,10 +36,11 @@ from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
 
 __all__ = ["CRITIC_CONFIDENCE", "Critic", "CriticVerdict"]
 
-CRITIC_CONFIDENCE = ("verbal", "p_true", "p_true_samples", "self_consistency")
+CRITIC_CONFIDENCE = ("verbal", "p_true", "p_true_samples", "self_consistency", "answer_logprob")
 """Where a critic's confidence can come from: what it writes; P(True), alone or with
-answers it sampled shown first (Kadavath et al. 2022); or the share of its sampled
-answers that agree with the judged one (self-consistency)."""
+answers it sampled shown first (Kadavath et al. 2022); the share of its sampled answers
+that agree with the judged one (self-consistency); or the probability the generator
+gave the answer's own tokens (``answer_logprob``: no critic call at all)."""
 SAMPLE_TEMPERATURE = 1.0
 """The critic's sampled answers are drawn at this temperature, as Kadavath et al.'s."""
 
@@ -102,19 +103,45 @@ class Critic:
         return generator.body(messages)
 
     def critique(
-        self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
+        self,
+        task: TaskView,
+        answer_text: str,
+        *,
+        iteration: int,
+        note: str | None = None,
+        answer_probability: float | None = None,
     ) -> Critique:
-        """Judge one attempt's text. ``note`` is added to the request (a biased hint, say)."""
-        return drive(self.body(task, answer_text, iteration=iteration, note=note))
+        """Judge one attempt's text. ``note`` is added to the request (a biased hint, say);
+        ``answer_probability`` is the attempt's own (``Attempt.answer_probability``), the
+        confidence of an ``answer_logprob`` critic."""
+        body = self.body(
+            task, answer_text, iteration=iteration, note=note, answer_probability=answer_probability
+        )
+        return drive(body)
 
     async def acritique(
-        self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
+        self,
+        task: TaskView,
+        answer_text: str,
+        *,
+        iteration: int,
+        note: str | None = None,
+        answer_probability: float | None = None,
     ) -> Critique:
         """The async twin of ``critique``: the same steps, awaited."""
-        return await adrive(self.body(task, answer_text, iteration=iteration, note=note))
+        body = self.body(
+            task, answer_text, iteration=iteration, note=note, answer_probability=answer_probability
+        )
+        return await adrive(body)
 
     def body(
-        self, task: TaskView, answer_text: str, *, iteration: int, note: str | None = None
+        self,
+        task: TaskView,
+        answer_text: str,
+        *,
+        iteration: int,
+        note: str | None = None,
+        answer_probability: float | None = None,
     ) -> Body[Critique]:
         """The critique as a body of steps (``looplab._steps``)."""
         started = time.perf_counter()
@@ -125,6 +152,9 @@ class Critic:
             *_EXAMPLES,
             self._request(task, answer_text, note),
         ]
+        if self.confidence == "answer_logprob":
+            raw = "the answer tokens' probability, read off the attempt's own completion"
+            return self._threshold(answer_probability, iteration, started, Usage(), raw)
         if self.confidence != "verbal":
             return (yield from self._from_probability(task, answer_text, iteration, started))
         if len(self.tools):
@@ -205,21 +235,36 @@ class Critic:
             value, completion = yield from p_true(self.model, task.prompt, answer_text, ideas)
             usage += completion.usage
             raw.append(completion.text)
+        return self._threshold(value, iteration, started, usage, "\n".join(raw), samples)
+
+    def _threshold(
+        self,
+        value: float | None,
+        iteration: int,
+        started: float,
+        usage: Usage,
+        raw: str,
+        samples: list[str | None] | None = None,
+    ) -> Critique:
+        """The critique of a probability that the answer is right: the verdict is the
+        probability against the threshold (None: no probability, recorded unparsed)."""
         common = dict(
             iteration=iteration,
             source="model",
             confidence_source=self.confidence,
-            raw="\n".join(raw),
+            raw=raw,
             usage=usage,
             latency_s=time.perf_counter() - started,
-            model=self.model.name,
+            model="" if self.confidence == "answer_logprob" else self.model.name,
         )
         if value is None:
             return Critique(verdict=None, parsed=False, **common)
         right = value >= self.threshold
-        if self.confidence == "self_consistency":
+        if self.confidence == "self_consistency" and samples:
             agreeing = round(value * len(samples))
             said = f"{agreeing} of {len(samples)} independent answers agree with yours."
+        elif self.confidence == "answer_logprob":
+            said = f"You gave your answer's tokens a mean probability of {value:.2f}."
         else:
             said = f"A check estimates that your answer is right with probability {value:.2f}."
         feedback = said + ("" if right else " Check each step and correct what is wrong.")

@@ -104,6 +104,7 @@ class Generator:
         """The answer as a body of steps (``looplab._steps``): model calls and tool runs."""
         loop = self._loop(messages, on_tool, prefix)
         model = self.model
+        completion = None
         while not loop.done:
             request, options = loop.request()
             completion = yield call(
@@ -114,4 +115,7 @@ class Generator:
                 tool = self.tools.get(pending.tool)
                 assert tool is not None  # the loop only hands back registered tools
                 loop.resolve(pending, (yield call(tool.run, tool.arun, pending.input)))
-        return loop.result()
+        generation = loop.result()
+        if completion is not None and completion.logprobs:
+            return generation.model_copy(update={"final_completion": completion})
+        return generation

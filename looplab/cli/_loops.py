@@ -31,7 +31,8 @@ def run(
         str,
         typer.Option(
             help="Critic confidence: verbal (written), p_true (P(True)), p_true_samples or "
-            "self_consistency (from 5 answers the critic samples)."
+            "self_consistency (from 5 answers the critic samples), answer_logprob (the "
+            "answer tokens' probability)."
         ),
     ] = "verbal",
     max_iters: Annotated[int, typer.Option(min=1, help="Most attempts.")] = 3,

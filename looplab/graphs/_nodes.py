@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 
 from looplab._steps import Body, adrive, blocking, call, drive
-from looplab.agents import Critic, Generator
+from looplab.agents import Critic, Generator, answer_logprob
 from looplab.answers import answer_format, extract_answer, is_code_family
 from looplab.errors import ConfigError
 from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
@@ -162,11 +162,14 @@ def repair_messages(
 def _attempt(
     generation: Generation, task: TaskView, iteration: int, kind: str, started: float
 ) -> Attempt:
+    answer = extract_answer(generation.text, task.family)
+    final = generation.final_completion
     return Attempt(
         iteration=iteration,
         kind=kind,
         text=generation.text,
-        answer=extract_answer(generation.text, task.family),
+        answer=answer,
+        answer_probability=answer_logprob(final, answer) if final is not None else None,
         tool_calls=generation.tool_calls,
         usage=generation.usage,
         latency_s=time.perf_counter() - started,
@@ -248,12 +251,21 @@ def make_critique_node(critic: Critic, feedback: FeedbackSpec | None = None) -> 
                 raise ConfigError("biased feedback needs a numeric reference answer")
             note = render_prompt("critic_bias", answer=wrong)
             result = yield from critic.body(
-                state["task"], attempt.text, iteration=attempt.iteration, note=note
+                state["task"],
+                attempt.text,
+                iteration=attempt.iteration,
+                note=note,
+                answer_probability=attempt.answer_probability,
             )
             result = result.model_copy(update={"perturbation": f"biased:{wrong}"})
         else:
             task, text = state["task"], attempt.text
-            result = yield from critic.body(task, text, iteration=attempt.iteration)
+            result = yield from critic.body(
+                task,
+                text,
+                iteration=attempt.iteration,
+                answer_probability=attempt.answer_probability,
+            )
             if feedback.kind == "none":
                 result = result.model_copy(
                     update={"feedback": NO_FEEDBACK, "perturbation": "no_feedback"}

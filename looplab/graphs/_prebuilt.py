@@ -177,7 +177,12 @@ def best_of_n(setup: LoopSetup) -> Any:
 
     def judge(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         attempt = state["attempts"][-1]
-        result = yield from critic.body(state["task"], attempt.text, iteration=attempt.iteration)
+        result = yield from critic.body(
+            state["task"],
+            attempt.text,
+            iteration=attempt.iteration,
+            answer_probability=attempt.answer_probability,
+        )
         emit({"node": "judge", "type": "critique", "critique": result})
         return {"critiques": [result]}
 

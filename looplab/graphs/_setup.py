@@ -111,7 +111,11 @@ def build_setup(
         generator_model if critic_spec == options.model else wrap(load_model(critic_spec))
     )
     completion = CompletionOptions(
-        max_tokens=options.max_tokens, temperature=options.temperature, seed=options.seed
+        max_tokens=options.max_tokens,
+        temperature=options.temperature,
+        seed=options.seed,
+        # an answer_logprob critic reads the answer's probability off the generator's call
+        logprobs=0 if options.critic_confidence == "answer_logprob" else None,
     )
     generator = Generator(
         generator_model,
