@@ -268,3 +268,16 @@ def test_calibration_scores_tasks_concurrently_with_the_same_records(tmp_path):
     # every source scored something: P(True) and the log-probabilities came from the server
     for row in calibration_tables(parallel):
         assert row.metrics.n > 0, row.source
+
+
+def test_the_metrics_keep_the_risk_coverage_curve_thinned_for_reports():
+    rng = random.Random(5)
+    few = [round(rng.random(), 1) for _ in range(30)]
+    right = [rng.random() < 0.5 for _ in range(30)]
+    assert confidence_metrics(few, right, resamples=10).curve == risk_coverage(few, right)
+    many = [rng.random() for _ in range(5000)]
+    right = [rng.random() < c for c in many]
+    full = risk_coverage(many, right)
+    curve = confidence_metrics(many, right, resamples=10).curve
+    assert len(full) == 5000 and len(curve) == 200
+    assert curve[0] == full[0] and curve[-1] == full[-1] and set(curve) <= set(full)

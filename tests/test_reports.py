@@ -47,8 +47,11 @@ def test_report_command_prints_tables_and_writes_files(runs, tmp_path):
         "stop reasons",
     ):
         assert heading in done.stdout
+    source_line = next(line for line in done.stdout.splitlines() if "tells right" in line)
+    for metric in ("AUROC", "AURC", "most confident half", "ECE", "Brier"):
+        assert metric in source_line
     # the critic wrote confidences, so its reliability diagram is drawn too
-    for name in ("accuracy", "flips", "pass_at_t", "reliability"):
+    for name in ("accuracy", "flips", "pass_at_t", "reliability", "risk_coverage"):
         assert (b / "plots" / f"{name}.png").stat().st_size > 1000
         assert (b / "plots" / f"{name}.svg").read_text().startswith("<?xml")
     rows = (tmp_path / "attempts.csv").read_text().splitlines()

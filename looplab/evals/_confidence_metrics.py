@@ -25,7 +25,7 @@ are left out of that source's metrics (``n`` says how many remain).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,8 @@ __all__ = [
 COVERAGE = 0.5
 """The coverage at which selective accuracy is reported."""
 _BINS = 10
+CURVE_POINTS = 200
+"""The most points of a risk-coverage curve a report keeps."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class ConfidenceMetrics:
     ece: Estimate
     brier: Estimate
     bins: list[ReliabilityBin]
+    curve: list[tuple[float, float]] = field(default_factory=list)
+    """The risk-coverage curve, (coverage, risk), at most ``CURVE_POINTS`` of its points."""
 
 
 def _arrays(confidences: Sequence[float | None], correct: Sequence[bool]):
@@ -230,5 +234,18 @@ def confidence_metrics(
             if not np.isnan(value):
                 estimates[name] = _interval(value, np.concatenate(draws[name]), tasks)
     return ConfidenceMetrics(
-        n=n, right=int(y.sum()), bins=reliability_bins(c.tolist(), y.tolist()), **estimates
+        n=n,
+        right=int(y.sum()),
+        bins=reliability_bins(c.tolist(), y.tolist()),
+        curve=_thinned(risk_coverage(c.tolist(), y.tolist())),
+        **estimates,
     )
+
+
+def _thinned(curve: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most ``CURVE_POINTS`` points, evenly spaced, the last kept: a report's plot of
+    100,000 answers stays small."""
+    if len(curve) <= CURVE_POINTS:
+        return curve
+    keep = np.unique(np.linspace(0, len(curve) - 1, CURVE_POINTS).round().astype(int))
+    return [curve[i] for i in keep]

@@ -156,7 +156,7 @@ def _discrimination_html(m: RunMetrics) -> str:
     return "".join(
         f"<p>confidence ({escape(source)}, {d.n} judgements) tells right from wrong "
         f"answers: AUROC {d.auroc} · AURC {d.aurc} · accuracy of the most confident half "
-        f"{_pct(d.selective_accuracy)}</p>"
+        f"{_pct(d.selective_accuracy)} · ECE {d.ece} · Brier {d.brier}</p>"
         for source, d in m.critic.by_source.items()
     )
 

@@ -60,6 +60,7 @@ def _figures(m: RunMetrics) -> dict:
     reliability = _reliability(plt, m)
     if reliability is not None:
         figures["reliability"] = reliability
+        figures["risk_coverage"] = _risk_coverage(plt, m)
 
     rows = m.errors_by_iteration
     if len(rows) > 1 or m.propagation is not None:
@@ -109,6 +110,24 @@ def _reliability(plt, m: RunMetrics):
         ax.scatter(xs, ys, s=[12 + 60 * b.answers / c.n for b in bins], color=line.get_color())
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="P(right) the critique gave", ylabel="accuracy")
     ax.set_title("reliability: is the critic's confidence calibrated?")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _risk_coverage(plt, m: RunMetrics):
+    """Each confidence source's risk-coverage curve: the error rate among the answers it
+    is most confident in, against the share of answers kept."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for source, c in sorted(m.critic.by_source.items()):
+        if c.curve:
+            coverage, risk = zip(*c.curve, strict=True)
+            ax.plot(coverage, risk, marker=".", label=source)
+    answered = [c for c in m.critic.by_source.values() if c.n]
+    if answered:  # keeping every answer: the error rate of all judged answers
+        c = answered[0]
+        ax.axhline(1 - c.right / c.n, color="#888888", linestyle=":", label="keep all")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="coverage (answers kept)", ylabel="risk (error rate)")
+    ax.set_title("risk-coverage of each confidence source")
     ax.legend(fontsize=7)
     return fig
 

@@ -95,7 +95,8 @@ def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> N
             console.print(
                 f"confidence ({source}, {d.n} judgements) tells right from wrong answers: "
                 f"AUROC {_num(d.auroc)} · AURC {_num(d.aurc)} · accuracy of the most "
-                f"confident half {_pct(d.selective_accuracy)}",
+                f"confident half {_pct(d.selective_accuracy)} · ECE {_num(d.ece)} · "
+                f"Brier {_num(d.brier)}",
                 highlight=False,
             )
     if m.pass_at_k:
