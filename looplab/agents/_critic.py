@@ -145,6 +145,11 @@ class Critic:
     ) -> Body[Critique]:
         """The critique as a body of steps (``looplab._steps``)."""
         started = time.perf_counter()
+        if self.confidence == "answer_logprob":
+            raw = "the answer tokens' probability, read off the attempt's own completion"
+            return self._threshold(answer_probability, iteration, started, Usage(), raw)
+        if self.confidence != "verbal":
+            return (yield from self._from_probability(task, answer_text, iteration, started))
         tool_calls: list[ToolCall] = []
         usage = Usage()
         messages = [
@@ -152,11 +157,6 @@ class Critic:
             *_EXAMPLES,
             self._request(task, answer_text, note),
         ]
-        if self.confidence == "answer_logprob":
-            raw = "the answer tokens' probability, read off the attempt's own completion"
-            return self._threshold(answer_probability, iteration, started, Usage(), raw)
-        if self.confidence != "verbal":
-            return (yield from self._from_probability(task, answer_text, iteration, started))
         if len(self.tools):
             verification = yield from self._verify(task, answer_text, note)
             tool_calls, usage = verification.tool_calls, verification.usage
@@ -199,7 +199,7 @@ class Critic:
 
     def _sample_answers(self, task: TaskView) -> Body[list[Completion]]:
         """``samples`` answers to the task from the critic's own model, each seeded."""
-        seed = self.options.seed
+        seed, model, messages = self.options.seed, self.model, solve_messages(task)
         completions = []
         for i in range(self.samples):
             options = CompletionOptions(
@@ -207,8 +207,6 @@ class Critic:
                 temperature=SAMPLE_TEMPERATURE,
                 seed=None if seed is None else seed + i,
             )
-            messages = solve_messages(task)
-            model = self.model
             completions.append((yield call(model.complete, model.acomplete, messages, options)))
         return completions
 
