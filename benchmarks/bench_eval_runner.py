@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from looplab.evals import EvalConfig, read_results, run_eval
+from looplab.runs import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
 LOOPLAB = [sys.executable, "-m", "looplab.cli"]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_report import source_run, synthetic_run
 
 LOOPLAB = [sys.executable, "-m", "looplab.cli"]
-FLOOR = [sys.executable, "-c", "import sys; from looplab.evals import read_results; "
+FLOOR = [sys.executable, "-c", "import sys; from looplab.runs import read_results; "
          "print(len(read_results(sys.argv[1])))"]  # fmt: skip
 
 

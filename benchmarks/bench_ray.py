@@ -27,7 +27,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray
 
-from looplab.evals import EvalConfig, read_results, run_eval
+from looplab.runs import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 from tests.helpers.ray_cluster import RayCluster
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from looplab.evals import load_tasks, read_results
+from looplab.runs import read_results
+from looplab.tasks import load_tasks
 
 LOOPLAB = [sys.executable, "-m", "looplab.cli"]
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from looplab.evals import EvalConfig, load_tasks, read_results, run_eval
-from looplab.evals._calc_check import check_calculator
+from looplab.runs import EvalConfig, read_results, run_eval
+from looplab.tasks import load_tasks
+from looplab.tasks._calc_check import check_calculator
 from tests.helpers.delay_server import DelayServer
 
 

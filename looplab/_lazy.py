@@ -19,7 +19,8 @@ def lazy_exports(
     package: str, exports: dict[str, str], public: Iterable[str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``: ``exports`` maps each lazily
-    imported name to the submodule (``_store``) that defines it."""
+    imported name to the submodule (``_store``) that defines it, or to another
+    package (``looplab.runs``) for a name re-exported from there."""
     namespace = import_module(package).__dict__
     listed = sorted(public)
 
@@ -27,7 +28,8 @@ def lazy_exports(
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(import_module(f"{package}.{module}"), name)
+        where = f"{package}.{module}" if module.startswith("_") else module
+        value = getattr(import_module(where), name)
         namespace[name] = value  # the next access is a plain lookup
         return value
 

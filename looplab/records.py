@@ -13,10 +13,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CriticConfidence",
+    "FinderStyle",
+    "Locate",
+    "ToolSyntaxName",
     "Attempt",
     "Critique",
     "Generation",
     "Task",
+    "TaskResult",
     "TaskView",
     "ToolCall",
     "ToolCallProblem",
@@ -25,6 +30,21 @@ __all__ = [
     "Verdict",
     "Vote",
 ]
+
+
+# -- the vocabularies of a loop's options (LoopConfig's fields use them too) --------
+
+CriticConfidence = Literal[
+    "verbal", "p_true", "p_true_samples", "self_consistency", "answer_logprob"
+]
+"""Where a critic's confidence (and its verdict) comes from."""
+FinderStyle = Literal["trace", "step", "cot-step"]
+"""How the mistake finder is prompted (BIG-Bench Mistake's three styles)."""
+Locate = Literal["found", "gold", "random"]
+"""``backtrack``: where the mistake's location comes from (found by a model, the
+labelled gold step, or a random step)."""
+ToolSyntaxName = Literal["tags", "gsm8k"]
+"""How the generator writes tool calls (``<calc>..</calc>`` or ``<<..=..>>``)."""
 
 
 class Usage(BaseModel):
@@ -321,7 +341,20 @@ class Trajectory(BaseModel):
     the records before it are the parent's, copied unchanged."""
 
     @property
+    def shape(self) -> Literal["iterative", "samples"]:
+        """``samples`` when the attempts are alternatives one was picked from (``chosen``
+        is set: best-of-n, a vote, a search), ``iterative`` when each attempt repairs the
+        one before it and the last is final. Metrics branch on this, never on a graph's name."""
+        return "samples" if self.chosen is not None else "iterative"
+
+    @property
+    def final_index(self) -> int:
+        """Index in ``attempts`` of the final answer (-1 when there is none)."""
+        return self.chosen if self.chosen is not None else len(self.attempts) - 1
+
+    @property
     def final(self) -> Attempt | None:
+        """The final answer: the chosen attempt, or else the last."""
         if not self.attempts:
             return None
         return self.attempts[self.chosen if self.chosen is not None else -1]
@@ -332,3 +365,30 @@ class Trajectory(BaseModel):
         for item in (*self.attempts, *self.critiques):
             total += item.usage
         return total
+
+
+class TaskResult(BaseModel):
+    """One finished (task, sample): its trajectory and the ground-truth grade of every attempt.
+
+    The unit every metric reads; a run directory's ``trajectories.jsonl`` is one per line.
+    """
+
+    version: int = 1
+    task_id: str
+    sample: int = 0
+    trajectory: Trajectory | None = None
+    grades: list[bool] = Field(default_factory=list)
+    """Correctness of each attempt, in order (graded after the loop, never shown to it)."""
+    grade_details: list[str] = Field(default_factory=list)
+    gold: dict[str, Any] = Field(default_factory=dict)
+    """Ground truth the metrics need besides the grades (a planted mistake's step, ...);
+    recorded after the loop, never shown to it."""
+    error: str | None = None
+    """Set when the task failed (a backend error, ...): recorded, never fatal to the run."""
+
+    @property
+    def final_correct(self) -> bool:
+        """Whether the trajectory's final answer was graded correct."""
+        if not self.grades or self.trajectory is None:
+            return False
+        return self.grades[self.trajectory.final_index]

@@ -9,13 +9,13 @@ import threading
 
 import pytest
 
-from looplab._steps import Step, adrive, drive
 from looplab.agents import Generator
-from looplab.evals import EvalConfig, read_results, run_eval
-from looplab.evals._store import _tagged
 from looplab.graphs import LoopSetup, arun_loop, run_loop, self_refine
 from looplab.llm import Completion, CompletionOptions, Message, OpenAIModel
 from looplab.records import Task, Usage
+from looplab.runs import EvalConfig, read_results, run_eval
+from looplab.runs._store import _tagged
+from looplab.steps import Step, adrive, drive
 from tests.helpers.delay_server import DelayServer
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from looplab.evals import read_results
-from looplab.evals._budget_studies import arm_tokens, matched_baseline
-from looplab.evals._studies import STUDIES, StudyOptions, run_study
+from looplab.runs import read_results
+from looplab.studies._budget import arm_tokens, matched_baseline
+from looplab.studies._presets import STUDIES, StudyOptions, run_study
 from tests.helpers.delay_server import DelayServer
 
 
@@ -126,9 +126,8 @@ def test_both_studies_on_the_embedded_model(tmp_path):
 
 
 def test_flag_recall_counts_wrong_attempts_any_checker_called_incorrect():
-    from looplab.evals import TaskResult
-    from looplab.evals._budget_studies import flag_recall
-    from looplab.records import Attempt, Critique, Trajectory
+    from looplab.records import Attempt, Critique, TaskResult, Trajectory
+    from looplab.studies._budget import flag_recall
 
     def result(grades, verdicts, source="tool"):
         attempts = [Attempt(iteration=i, text="") for i in range(len(grades))]

@@ -16,12 +16,12 @@ from looplab.agents._confidence import (
     p_true_from,
     p_true_messages,
 )
-from looplab.evals._confidence_metrics import (
+from looplab.llm import Completion, TokenLogprob
+from looplab.metrics._confidence import (
     confidence_metrics,
     reliability_bins,
     risk_coverage,
 )
-from looplab.llm import Completion, TokenLogprob
 from looplab.records import Usage
 
 
@@ -179,7 +179,7 @@ def test_no_scored_answers_gives_no_numbers():
 
 @pytest.mark.slow
 def test_calibration_study_scores_resumes_and_never_doubles(embedded_model, tmp_path):
-    from looplab.evals._calibration import (
+    from looplab.studies._calibration import (
         RECORDS,
         CalibrationOptions,
         calibration_tables,
@@ -249,7 +249,7 @@ def test_confidence_above_stops_on_the_probability_of_being_right():
 def test_calibration_scores_tasks_concurrently_with_the_same_records(tmp_path):
     """Against a server, tasks are scored several at once; the records, put back in the
     tasks' order, are those of scoring one task at a time."""
-    from looplab.evals._calibration import CalibrationOptions, calibration_tables, run_calibration
+    from looplab.studies._calibration import CalibrationOptions, calibration_tables, run_calibration
     from tests.helpers.delay_server import DelayServer
 
     server = DelayServer(delay_s=0.05)

@@ -10,10 +10,11 @@ import pytest
 
 from looplab.agents import Critic
 from looplab.agents._critic import SAMPLE_TEMPERATURE
-from looplab.evals import EvalConfig, compute_metrics, read_results, run_eval
 from looplab.llm import Completion, CompletionOptions, TokenLogprob
+from looplab.metrics import compute_metrics
 from looplab.prompts import solve_messages
 from looplab.records import TaskView, Usage
+from looplab.runs import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 from tests.helpers.scripted import ScriptedModel
 

@@ -11,11 +11,11 @@ import pytest
 from looplab.agents import Generator
 from looplab.answers import extract_answer
 from looplab.errors import EvalError
-from looplab.evals import Grader, load_tasks
-from looplab.evals._calc_check import _agrees, annotations, check_calculator
-from looplab.evals._datasets import gsm8k_reference
-from looplab.evals._self_repair import PoolProgram, expected_cell
+from looplab.metrics._self_repair import PoolProgram, expected_cell
 from looplab.records import Task
+from looplab.tasks import Grader, load_tasks
+from looplab.tasks._calc_check import _agrees, annotations, check_calculator
+from looplab.tasks._datasets import gsm8k_reference
 from looplab.tools import Calculator, Gsm8kSyntax, ToolRegistry, tool_system_prompt
 from tests.helpers.data import data_dir
 from tests.helpers.scripted import ScriptedModel
@@ -211,9 +211,8 @@ def test_cells_the_pool_cannot_support_are_left_out():
 
 
 def test_pool_from_results_reads_programs_and_repairs():
-    from looplab.evals import TaskResult
-    from looplab.evals._self_repair import pools
-    from looplab.records import Attempt, Critique, Trajectory, Usage
+    from looplab.metrics._self_repair import pools
+    from looplab.records import Attempt, Critique, TaskResult, Trajectory, Usage
 
     def attempt(i, tokens):
         return Attempt(
@@ -247,7 +246,7 @@ def test_tasks_check_grades_gsm8k_and_validates_the_calculator():
 
 
 def test_plain_arithmetic_is_the_same_calculation_without_the_story():
-    from looplab.evals import arithmetic_tasks
+    from looplab.tasks import arithmetic_tasks
 
     story = arithmetic_tasks(5, steps=2, ops="*+")
     plain = arithmetic_tasks(5, steps=2, ops="*+", style="plain")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from looplab.evals import read_results
+from looplab.runs import read_results
 from looplab.sandbox import available_backends
 
 REQUIRED = os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1"

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from looplab.errors import EvalError, LLMConnectionError
-from looplab.evals import EvalConfig, RunStore, TaskResult, read_results, run_eval
+from looplab.records import TaskResult
+from looplab.runs import EvalConfig, RunStore, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
 
@@ -257,7 +258,7 @@ def test_worker_processes_give_the_same_results_and_recording(tmp_path, server):
 
 
 def test_default_workers_use_every_core_only_for_server_models():
-    from looplab.evals._workers import default_workers
+    from looplab.runs._workers import default_workers
 
     assert default_workers(["openai:m@http://h/v1"], 8) == 8
     assert default_workers(["replay:runs/x"], 2) == 2

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from looplab.evals import RunStore, TaskResult, load_tasks, read_results
 from looplab.exports import ExportOptions, export_run, load_source, training_records
-from looplab.records import Attempt, Critique, Trajectory, Usage
+from looplab.records import Attempt, Critique, TaskResult, Trajectory, Usage
+from looplab.runs import RunStore, read_results
+from looplab.tasks import load_tasks
 
 datasets = pytest.importorskip("datasets", reason="the [test] extra installs datasets")
 inspect_log = pytest.importorskip("inspect_ai.log", reason="the [test] extra installs inspect_ai")

@@ -7,15 +7,8 @@ from typer.testing import CliRunner
 
 from looplab.cli import app
 from looplab.errors import EvalError
-from looplab.evals import (
-    EvalConfig,
-    ForkOf,
-    RunStore,
-    compare_results,
-    compute_metrics,
-    read_results,
-    run_eval,
-)
+from looplab.metrics import compare_results, compute_metrics
+from looplab.runs import EvalConfig, ForkOf, RunStore, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
 

@@ -14,9 +14,12 @@ from looplab.graphs import (
     AnyOf,
     CostBudget,
     CriticSaysCorrect,
+    CritiqueEvent,
+    DecisionEvent,
     LoopSetup,
     MaxIterations,
     Oracle,
+    TextEvent,
     TokenBudget,
     best_of_n,
     critic_loop,
@@ -279,12 +282,13 @@ def test_resume_from_a_checkpoint_does_not_redo_finished_steps(tmp_path):
 def test_streaming_shows_text_tool_calls_and_verdicts():
     setup, _, _ = setup_for(["Answer: 6", "Answer: 5"], [verdict("incorrect"), verdict("correct")])
     events = list(stream_loop(critic_loop(setup), TASK))
-    kinds = [(kind, payload.get("type") if kind == "event" else None) for kind, payload in events]
-    assert ("event", "text") in kinds and ("event", "critique") in kinds
-    assert ("event", "decision") in kinds
+    kinds = {type(payload) for kind, payload in events if kind == "event"}
+    assert kinds == {TextEvent, CritiqueEvent, DecisionEvent}  # no tools in this loop
     assert events[-1][0] == "trajectory" and events[-1][1].stop_reason == "critic_correct"
-    text = "".join(p["text"] for k, p in events if k == "event" and p.get("type") == "text")
+    text = "".join(p.text for k, p in events if k == "event" and isinstance(p, TextEvent))
     assert text == "Answer: 6Answer: 5"
+    verdicts = [p.critique.verdict for _, p in events if isinstance(p, CritiqueEvent)]
+    assert verdicts == ["incorrect", "correct"]
 
 
 def test_graph_specs():

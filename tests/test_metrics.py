@@ -7,8 +7,7 @@ import random
 
 import pytest
 
-from looplab.evals import (
-    TaskResult,
+from looplab.metrics import (
     bootstrap,
     compare_results,
     compute_metrics,
@@ -16,7 +15,7 @@ from looplab.evals import (
     paired_bootstrap,
     pass_at_k,
 )
-from looplab.records import Attempt, Critique, Trajectory, Usage
+from looplab.records import Attempt, Critique, TaskResult, Trajectory, Usage
 
 
 def attempt(i: int, tokens: int = 10) -> Attempt:

@@ -15,15 +15,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from looplab.evals import (
-    TaskResult,
-    bootstrap,
-    compute_metrics,
-    mcnemar_exact,
-    paired_bootstrap,
-)
-from looplab.evals._stats import TaskIndex, bootstrap_sums, ratio
-from looplab.records import Attempt, Critique, ToolCall, Trajectory
+from looplab.metrics import bootstrap, compute_metrics, mcnemar_exact, paired_bootstrap
+from looplab.metrics._stats import TaskIndex, bootstrap_sums, ratio
+from looplab.records import Attempt, Critique, TaskResult, ToolCall, Trajectory
 
 MONTE_CARLO = 0.03
 """How far two bootstraps of 2,000 resamples may put a bound apart (SE ~ 0.005 here)."""
@@ -248,15 +242,14 @@ def test_bootstrap_sums_edge_cases():
         bootstrap_sums({"x": ratio([1], [1])}, 2)
 
 
-def test_resamples_in_chunks_give_the_same_intervals(monkeypatch):
+def test_resamples_in_chunks_give_the_same_counts():
     """Chunking bounds memory at any size; it must not change a number."""
-    from looplab.evals import _stats
+    from looplab.metrics import resample_counts
 
-    rng = np.random.default_rng(1)
-    stat = {"s": ratio(rng.integers(0, 3, 500), np.full(500, 2))}
-    whole = bootstrap_sums(stat, 500)
-    monkeypatch.setattr(_stats, "_CELLS_PER_CHUNK", 500 * 7)
-    assert bootstrap_sums(stat, 500) == whole  # the chunks draw the same random stream
+    whole = np.vstack(list(resample_counts(500, 1000, seed=1)))
+    chunks = list(resample_counts(500, 1000, seed=1, cells_per_chunk=500 * 7))
+    assert len(chunks) == 143  # 142 chunks of 7 resamples and one of 6
+    assert np.array_equal(np.vstack(chunks), whole)  # the chunks draw the same random stream
 
 
 def test_intervals_do_not_depend_on_the_order_results_arrived(run):

@@ -11,7 +11,6 @@ import pytest
 from looplab.agents import Critic, Generator, MistakeFinder
 from looplab.agents._decode import CONTINUE_REQUEST
 from looplab.errors import ConfigError
-from looplab.evals import arithmetic_tasks
 from looplab.graphs import LoopSetup, MaxIterations, Truth, backtrack, critic_loop, run_loop
 from looplab.perturb import (
     NO_FEEDBACK,
@@ -26,6 +25,7 @@ from looplab.perturb import (
     with_faults,
 )
 from looplab.records import Task
+from looplab.tasks import arithmetic_tasks
 from looplab.tools import Calculator, TextTool, ToolRegistry, ToolResult
 from tests.helpers.scripted import ScriptedModel
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from looplab.evals import (
-    TaskResult,
+from looplab.metrics import (
     compute_metrics,
     fault_events,
     iteration_errors,
     mistake_metrics,
     propagation_metrics,
 )
-from looplab.records import Attempt, Critique, ToolCall, Trajectory
+from looplab.records import Attempt, Critique, TaskResult, ToolCall, Trajectory
 
 
 def calc(output: str, true: str | None = None) -> ToolCall:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from looplab.evals import EvalConfig, read_results, run_eval
+from looplab.runs import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
 ray = pytest.importorskip("ray", reason="Ray is the optional extra looplab[ray]")

@@ -14,8 +14,9 @@ import subprocess
 
 import pytest
 
-from looplab.evals import RunStore, TaskResult, write_report
-from looplab.records import Attempt, Critique, Trajectory, Usage
+from looplab.records import Attempt, Critique, TaskResult, Trajectory, Usage
+from looplab.report import write_report
+from looplab.runs import RunStore
 
 SIZE = 100_000
 HOSTILE = '</script><b id="pwned">needle-in-the-haystack</b><script>'

@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from looplab.evals import EvalConfig, load_run, read_results, run_eval, write_report
+from looplab.metrics import load_run
+from looplab.report import write_report
+from looplab.runs import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
 

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from looplab.errors import LLMAuthError, LLMConnectionError, ModelSpecError
-from looplab.evals import EvalConfig, compute_metrics, read_results, run_eval
 from looplab.llm import Completion, Message, ServerPool, load_model, parse_model_spec
+from looplab.metrics import compute_metrics
 from looplab.records import Usage
+from looplab.runs import EvalConfig, read_results, run_eval
 from tests.helpers.delay_server import DelayServer
 
 ASK = [Message(role="user", content="What is 2+2?")]

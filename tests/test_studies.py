@@ -10,9 +10,8 @@ import sys
 
 import pytest
 
-from looplab.evals import TaskResult
-from looplab.evals._studies import oracle_stopped_accuracy
-from looplab.records import Attempt, Trajectory
+from looplab.records import Attempt, TaskResult, Trajectory
+from looplab.studies._presets import oracle_stopped_accuracy
 from tests.helpers.data import data_dir
 from tests.test_eval_e2e import need_sandbox
 

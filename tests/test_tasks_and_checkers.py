@@ -8,7 +8,9 @@ import os
 import pytest
 
 from looplab.errors import EvalError
-from looplab.evals import (
+from looplab.records import Task
+from looplab.sandbox import ProcessSandbox, available_backends, check_program, make_sandbox
+from looplab.tasks import (
     Grader,
     arithmetic_tasks,
     code_tasks,
@@ -17,8 +19,6 @@ from looplab.evals import (
     parse_number,
     visible_tests_from_docstring,
 )
-from looplab.records import Task
-from looplab.sandbox import ProcessSandbox, available_backends, check_program, make_sandbox
 
 
 @pytest.mark.parametrize(

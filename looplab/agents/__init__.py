@@ -6,7 +6,7 @@ recomputing an answer's arithmetic steps: feedback from a tool)."""
 from looplab.agents._confidence import answer_logprob
 from looplab.agents._critic import CRITIC_CONFIDENCE, Critic, CriticVerdict
 from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
-from looplab.agents._finder import FINDER_STYLES, FinderStyle, MistakeFinder, number_steps
+from looplab.agents._finder import FINDER_STYLES, MistakeFinder, number_steps
 from looplab.agents._generator import Generator
 from looplab.agents._step_checker import StepChecker, arithmetic_steps
 
@@ -16,7 +16,6 @@ __all__ = [
     "Critic",
     "CriticVerdict",
     "DecodeLoop",
-    "FinderStyle",
     "Generator",
     "MistakeFinder",
     "OnToolCall",

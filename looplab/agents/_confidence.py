@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from looplab._steps import Body, call
 from looplab.llm import ChatModel, Completion, CompletionOptions, Message, TokenLogprob
 from looplab.prompts import render_prompt
+from looplab.steps import Body, call
 
 __all__ = [
     "CONFIDENCE_SOURCES",
@@ -93,7 +93,7 @@ def p_true_from(logprobs: Sequence[TokenLogprob]) -> float | None:
 def p_true(
     model: ChatModel, question: str, answer: str, samples: Sequence[str] = ()
 ) -> Body[tuple[float | None, Completion]]:
-    """Ask ``model`` for P(True) of ``answer`` (a body of steps: ``looplab._steps``)."""
+    """Ask ``model`` for P(True) of ``answer`` (a body of steps: ``looplab.steps``)."""
     messages = p_true_messages(question, answer, samples, continuation=model.supports_continuation)
     options = CompletionOptions(max_tokens=4, logprobs=_TOP)
     completion = yield call(model.complete, model.acomplete, messages, options)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import get_args
 
 from pydantic import BaseModel, Field
 
-from looplab._steps import Body, adrive, call, drive
 from looplab.agents._confidence import agreement, p_true
 from looplab.agents._generator import Generator
 from looplab.answers import extract_answer, vote_key
@@ -28,15 +28,24 @@ from looplab.llm import (
     Message,
     StructuredOutputError,
     parse_structured,
+    schema_options,
 )
-from looplab.llm._structured import schema_options
 from looplab.prompts import render_prompt, solve_messages
-from looplab.records import Critique, Generation, TaskView, ToolCall, Usage, Verdict
+from looplab.records import (
+    CriticConfidence,
+    Critique,
+    Generation,
+    TaskView,
+    ToolCall,
+    Usage,
+    Verdict,
+)
+from looplab.steps import Body, adrive, call, drive
 from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
 
-__all__ = ["CRITIC_CONFIDENCE", "Critic", "CriticVerdict"]
+__all__ = ["CRITIC_CONFIDENCE", "Critic", "CriticConfidence", "CriticVerdict"]
 
-CRITIC_CONFIDENCE = ("verbal", "p_true", "p_true_samples", "self_consistency", "answer_logprob")
+CRITIC_CONFIDENCE: tuple[str, ...] = get_args(CriticConfidence)
 """Where a critic's confidence can come from: what it writes; P(True), alone or with
 answers it sampled shown first (Kadavath et al. 2022); the share of its sampled answers
 that agree with the judged one (self-consistency); or the probability the generator
@@ -143,7 +152,7 @@ class Critic:
         note: str | None = None,
         answer_probability: float | None = None,
     ) -> Body[Critique]:
-        """The critique as a body of steps (``looplab._steps``)."""
+        """The critique as a body of steps (``looplab.steps``)."""
         started = time.perf_counter()
         if self.confidence == "answer_logprob":
             raw = "the answer tokens' probability, read off the attempt's own completion"

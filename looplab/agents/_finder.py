@@ -18,7 +18,7 @@ guessed.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import get_args
 
 from pydantic import BaseModel, Field
 
@@ -28,15 +28,14 @@ from looplab.llm import (
     Message,
     StructuredOutputError,
     parse_structured,
+    schema_options,
 )
-from looplab.llm._structured import schema_options
 from looplab.prompts import render_prompt
-from looplab.records import Critique, TaskView, Usage
+from looplab.records import Critique, FinderStyle, TaskView, Usage
 
-__all__ = ["FINDER_STYLES", "FinderStyle", "MistakeFinder", "number_steps"]
+__all__ = ["FINDER_STYLES", "MistakeFinder", "number_steps"]
 
-FinderStyle = Literal["trace", "step", "cot-step"]
-FINDER_STYLES: tuple[str, ...] = ("trace", "step", "cot-step")
+FINDER_STYLES: tuple[str, ...] = get_args(FinderStyle)
 
 
 class _TraceAnswer(BaseModel):

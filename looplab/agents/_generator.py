@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from looplab._steps import Body, adrive, call, drive
 from looplab.agents._decode import DecodeLoop, OnToolCall
 from looplab.llm import ChatModel, CompletionOptions, Message, OnText
 from looplab.records import Generation
+from looplab.steps import Body, adrive, call, drive
 from looplab.tools import TagSyntax, Tool, ToolRegistry, ToolSyntax
 
 __all__ = ["Generator"]
@@ -101,7 +101,7 @@ class Generator:
         on_tool: OnToolCall | None = None,
         prefix: str = "",
     ) -> Body[Generation]:
-        """The answer as a body of steps (``looplab._steps``): model calls and tool runs."""
+        """The answer as a body of steps (``looplab.steps``): model calls and tool runs."""
         loop = self._loop(messages, on_tool, prefix)
         model = self.model
         completion = None

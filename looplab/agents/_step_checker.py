@@ -14,9 +14,9 @@ import json
 import re
 import time
 
-from looplab._steps import Body, call
 from looplab.answers import vote_key
 from looplab.records import Critique, ToolCall
+from looplab.steps import Body, call
 from looplab.tools import Tool, make_tools
 
 __all__ = ["StepChecker", "agrees", "arithmetic_steps"]
@@ -68,7 +68,7 @@ class StepChecker:
         self.calculator = calculator if calculator is not None else make_tools(["calc"])["calc"]
 
     def body(self, answer_text: str, *, iteration: int) -> Body[Critique]:
-        """The critique of one attempt as a body of steps (``looplab._steps``)."""
+        """The critique of one attempt as a body of steps (``looplab.steps``)."""
         started = time.perf_counter()
         calls: list[ToolCall] = []
         wrong: list[str] = []

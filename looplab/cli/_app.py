@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -56,17 +56,7 @@ def cli_command(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-ModelOption = Annotated[
-    str,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Model spec: local, gguf:PATH, openai:MODEL[@BASE_URL], replay:RUN_DIR[#MODEL].",
-    ),
-]
-
-
-def _split(values: str | None) -> list[str]:
+def split_list(values: str | None) -> list[str]:
     return [v.strip() for v in (values or "").split(",") if v.strip()]
 
 

@@ -8,68 +8,37 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from looplab.cli._app import ModelOption, _split, app, cli_command, err, out
+from looplab.cli import _options as o
+from looplab.cli._app import app, cli_command, err, out, split_list
 
 
 @app.command("eval")
 @cli_command
 def eval_(
-    tasks: Annotated[
-        str, typer.Option(help="Task set: arithmetic[:k=v,..], code[:..], humaneval, jsonl:PATH.")
-    ] = "arithmetic",
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks.")] = None,
-    graph: Annotated[
-        str, typer.Option(help="A prebuilt graph or FILE.py:FUNCTION.")
-    ] = "critic_loop",
-    model: ModelOption = "local",
-    critic_model: Annotated[str | None, typer.Option(help="Critic model spec.")] = None,
-    tools: Annotated[str | None, typer.Option(help="Generator tools, e.g. calc.")] = None,
-    critic_tools: Annotated[str | None, typer.Option(help="Critic tools.")] = None,
-    critic_confidence: Annotated[
-        str,
-        typer.Option(
-            help="Critic confidence: verbal (written), p_true (P(True)), p_true_samples or "
-            "self_consistency (from 5 answers the critic samples), answer_logprob (the "
-            "answer tokens' probability)."
-        ),
-    ] = "verbal",
-    max_iters: Annotated[int, typer.Option(min=1, help="Most attempts per task.")] = 3,
-    width: Annotated[
-        int, typer.Option(min=1, help="debate: agents; tree_search: nodes per expansion.")
-    ] = 3,
-    budget: Annotated[
-        int | None,
-        typer.Option(min=1, help="Most tokens per loop, every role's (tree_search's budget)."),
-    ] = None,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 200,
-    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
-    samples: Annotated[int, typer.Option(min=1, help="Runs per task (for pass@k).")] = 1,
-    seed: Annotated[int, typer.Option(help="Base seed (per-task seeds derive from it).")] = 0,
-    concurrency: Annotated[int, typer.Option(min=1, help="Tasks in flight at once.")] = 4,
-    sandbox: Annotated[str, typer.Option(help="Sandbox backend for code.")] = "auto",
-    oracle: Annotated[
-        bool, typer.Option(help="Let ground truth stop loops (an upper bound; marked).")
-    ] = False,
-    feedback: Annotated[
-        str,
-        typer.Option(help="Feedback between attempts: critic, none, oracle[:NOISE], biased."),
-    ] = "critic",
-    fault: Annotated[
-        str | None,
-        typer.Option(help="Make the generator's tools wrong on purpose, e.g. calc:0.2."),
-    ] = None,
-    stop: Annotated[
-        str, typer.Option(help="default (the graph's policy) or never (all rounds, always).")
-    ] = "default",
-    tool_syntax: Annotated[
-        str, typer.Option(help="tags (<calc>17*23</calc>) or gsm8k (<<17*23=391>>).")
-    ] = "tags",
-    locate: Annotated[
-        str, typer.Option(help="backtrack: mistake location from found, gold or random.")
-    ] = "found",
-    finder_style: Annotated[
-        str, typer.Option(help="backtrack: how the critic looks: trace, step, cot-step.")
-    ] = "trace",
+    tasks: o.Tasks = o.DEFAULTS.tasks,
+    limit: o.Limit = o.DEFAULTS.limit,
+    graph: o.Graph = o.DEFAULTS.graph,
+    model: o.Model = o.DEFAULTS.model,
+    critic_model: o.CriticModel = o.DEFAULTS.critic_model,
+    tools: o.Tools = None,
+    critic_tools: o.CriticTools = None,
+    critic_confidence: o.CriticConfidence = o.DEFAULTS.critic_confidence,
+    max_iters: o.MaxIters = o.DEFAULTS.max_iters,
+    width: o.Width = o.DEFAULTS.width,
+    budget: o.Budget = o.DEFAULTS.budget,
+    max_tokens: o.MaxTokens = o.DEFAULTS.max_tokens,
+    temperature: o.Temperature = o.DEFAULTS.temperature,
+    samples: o.Samples = o.DEFAULTS.samples,
+    seed: o.Seed = o.DEFAULTS.seed,
+    concurrency: o.Concurrency = o.DEFAULTS.concurrency,
+    sandbox: o.Sandbox = o.DEFAULTS.sandbox,
+    oracle: o.OracleFlag = o.DEFAULTS.oracle,
+    feedback: o.Feedback = o.DEFAULTS.feedback,
+    faults: o.Faults = None,
+    stop: o.Stop = o.DEFAULTS.stop,
+    tool_syntax: o.ToolSyntax = o.DEFAULTS.tool_syntax,
+    locate: o.Locate = o.DEFAULTS.locate,
+    finder_style: o.FinderStyle = o.DEFAULTS.finder_style,
     executor: Annotated[
         str, typer.Option(help="local (threads) or ray (a Ray cluster; pip install looplab[ray]).")
     ] = "local",
@@ -93,43 +62,19 @@ def eval_(
     ] = True,
 ) -> None:
     """Measure repair on a task set; print the report and write report.html."""
+    values = o.config_values(locals())  # the parameters named like config fields
     from datetime import datetime
 
-    from looplab.evals import EvalConfig
+    from looplab.runs import EvalConfig, validated
 
     config = None
     if resume is None:
-        config = EvalConfig(
-            tasks=tasks,
-            limit=limit,
-            graph=graph,
-            model=model,
-            critic_model=critic_model,
-            tools=_split(tools),
-            critic_tools=_split(critic_tools),
-            critic_confidence=critic_confidence,
-            max_iters=max_iters,
-            width=width,
-            budget=budget,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            samples=samples,
-            seed=seed,
-            concurrency=concurrency,
-            sandbox=sandbox,
-            oracle=oracle,
-            feedback=feedback,
-            faults=_split(fault),
-            stop=stop,
-            tool_syntax=tool_syntax,
-            locate=locate,
-            finder_style=finder_style,
-        )
+        config = validated(EvalConfig, **values)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = run_dir or f"runs/{stamp}-{graph.replace('/', '_').replace(':', '_')}"
     else:
         target = resume
-    _run_with_progress(
+    run_with_progress(
         config,
         target,
         resume=resume is not None,
@@ -140,7 +85,7 @@ def eval_(
     )
 
 
-def _run_with_progress(
+def run_with_progress(
     config,
     target: str,
     *,
@@ -159,7 +104,8 @@ def _run_with_progress(
         TimeRemainingColumn,
     )
 
-    from looplab.evals import TaskResult, run_eval
+    from looplab.records import TaskResult
+    from looplab.runs import run_eval
 
     stats = {"right": 0, "done": 0, "tokens": 0, "errors": 0}
     bar = Progress(
@@ -217,7 +163,7 @@ def _run_with_progress(
     else:
         from collections import Counter
 
-        from looplab.evals import read_results
+        from looplab.runs import read_results
 
         results = read_results(path)
         errors = [r.error for r in results if r.error is not None]
@@ -253,7 +199,7 @@ def fork(
 ) -> None:
     """Re-run a run's tasks from iteration K with one thing changed; the prefix is replayed."""
     from looplab.errors import ConfigError
-    from looplab.evals import EvalConfig, ForkOf, RunStore
+    from looplab.runs import EvalConfig, ForkOf, RunStore
 
     parent = EvalConfig.model_validate(RunStore(run_dir).manifest().config)
     changes: dict = {}
@@ -262,22 +208,21 @@ def fork(
     if feedback is not None:
         changes["feedback"] = feedback
     if fault is not None:
-        changes["faults"] = [] if fault == "none" else _split(fault)
+        changes["faults"] = [] if fault == "none" else split_list(fault)
     if not changes:
         raise ConfigError("say what the fork changes: --critic-model, --feedback or --fault")
     config = parent.model_copy(
-        update={**changes, "fork": ForkOf(run=run_dir, at=at, tasks=_split(tasks) or None)}
+        update={**changes, "fork": ForkOf(run=run_dir, at=at, tasks=split_list(tasks) or None)}
     )
     what = ", ".join(f"{k}={v}" for k, v in changes.items())
     target = out or f"{run_dir.rstrip('/')}-fork{at}"
     err.print(f"fork of {run_dir} at iteration {at}: {what} -> {target}", highlight=False)
-    _run_with_progress(config, target, resume=False)
+    run_with_progress(config, target, resume=False)
 
 
 def _report(run_dir: str):
     """Write and print a run's report; return its metrics."""
-    from looplab.evals import write_report
-    from looplab.evals._report import print_report
+    from looplab.report import print_report, write_report
 
     metrics, page = write_report(run_dir)
     print_report(metrics, out, title=run_dir)
@@ -294,7 +239,8 @@ def report(
     """Print a run's repair report; write its plots and report.html."""
     _report(run_dir)
     if csv:
-        from looplab.evals import read_results, write_csv
+        from looplab.metrics import write_csv
+        from looplab.runs import read_results
 
         write_csv(read_results(run_dir), csv)
         out.print(f"csv: {csv}")
@@ -307,7 +253,8 @@ def compare(
     run_b: Annotated[str, typer.Argument(help="The run compared with it.")],
 ) -> None:
     """Compare two runs task by task: McNemar's exact test and a paired bootstrap."""
-    from looplab.evals import compare_results, read_results
+    from looplab.metrics import compare_results
+    from looplab.runs import read_results
 
     c = compare_results(read_results(run_a), read_results(run_b))
     out.print(f"A = {run_a}\nB = {run_b}\n{c.pairs} paired tasks", highlight=False)
@@ -333,7 +280,7 @@ app.add_typer(tasks_app, name="tasks")
 @cli_command
 def tasks_list() -> None:
     """List the task sets."""
-    from looplab.evals import TASK_SETS
+    from looplab.tasks import TASK_SETS
 
     table = Table(title="task sets")
     table.add_column("spec")
@@ -372,7 +319,7 @@ def tasks_show(
     limit: Annotated[int, typer.Option(min=1)] = 3,
 ) -> None:
     """Print the first tasks of a set, with their ground truth."""
-    from looplab.evals import load_tasks
+    from looplab.tasks import load_tasks
 
     for task in load_tasks(spec, limit=limit):
         out.rule(f"{task.id} ({task.family})", align="left")
@@ -405,7 +352,7 @@ def tasks_check(
     ] = False,
 ) -> None:
     """Grade each task's reference solution (or a file of solutions) with its own checker."""
-    from looplab.evals._check import check_tasks
+    from looplab.tasks import check_tasks
 
     if calculator:
         _check_calculator(spec, limit)
@@ -426,8 +373,7 @@ def tasks_check(
 
 def _check_calculator(spec: str, limit: int | None) -> None:
     from looplab.errors import EvalError
-    from looplab.evals import load_tasks
-    from looplab.evals._calc_check import check_calculator
+    from looplab.tasks import check_calculator, load_tasks
 
     check = check_calculator(load_tasks(spec, limit=limit))
     if not check.total:

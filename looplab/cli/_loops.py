@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from looplab.cli._app import ModelOption, _split, app, cli_command, out
+from looplab.cli import _options as o
+from looplab.cli._app import app, cli_command, out
 from looplab.errors import LooplabError
 
 
@@ -16,34 +17,21 @@ from looplab.errors import LooplabError
 @cli_command
 def run(
     prompt: Annotated[str, typer.Argument(help="The task to solve.")],
-    graph: Annotated[
-        str, typer.Option(help="A prebuilt graph (looplab graph list) or FILE.py:FUNCTION.")
-    ] = "critic_loop",
-    model: ModelOption = "local",
-    critic_model: Annotated[
-        str | None, typer.Option(help="The critic's model spec (default: --model).")
-    ] = None,
-    tools: Annotated[str | None, typer.Option(help="Generator tools, e.g. calc,python.")] = None,
-    critic_tools: Annotated[
-        str | None, typer.Option(help="Critic tools (tool_critic defaults to calc).")
-    ] = None,
-    critic_confidence: Annotated[
-        str,
-        typer.Option(
-            help="Critic confidence: verbal (written), p_true (P(True)), p_true_samples or "
-            "self_consistency (from 5 answers the critic samples), answer_logprob (the "
-            "answer tokens' probability)."
-        ),
-    ] = "verbal",
-    max_iters: Annotated[int, typer.Option(min=1, help="Most attempts.")] = 3,
-    width: Annotated[
-        int, typer.Option(min=1, help="debate: agents; tree_search: nodes per expansion.")
-    ] = 3,
-    budget: Annotated[
-        int | None,
-        typer.Option(min=1, help="Most tokens per loop, every role's (tree_search's budget)."),
-    ] = None,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 256,
+    graph: o.Graph = o.DEFAULTS.graph,
+    model: o.Model = o.DEFAULTS.model,
+    critic_model: o.CriticModel = o.DEFAULTS.critic_model,
+    tools: o.Tools = None,
+    critic_tools: o.CriticTools = None,
+    critic_confidence: o.CriticConfidence = o.DEFAULTS.critic_confidence,
+    max_iters: o.MaxIters = o.DEFAULTS.max_iters,
+    width: o.Width = o.DEFAULTS.width,
+    budget: o.Budget = o.DEFAULTS.budget,
+    max_tokens: o.MaxTokens = o.DEFAULTS.max_tokens,
+    temperature: o.Temperature = o.DEFAULTS.temperature,
+    feedback: o.Feedback = o.DEFAULTS.feedback,
+    stop: o.Stop = o.DEFAULTS.stop,
+    tool_syntax: o.ToolSyntax = o.DEFAULTS.tool_syntax,
+    sandbox: o.Sandbox = o.DEFAULTS.sandbox,
     family: Annotated[
         str, typer.Option(help="Answer convention: math-like ('Answer: X') or code.")
     ] = "math",
@@ -54,30 +42,21 @@ def run(
     save: Annotated[str | None, typer.Option(help="Write the trajectory as JSON here.")] = None,
 ) -> None:
     """Run a critique loop on PROMPT and watch each step as it happens."""
+    values = o.config_values(locals())  # the parameters named like config fields
     from pathlib import Path
 
-    from looplab._watch import LoopPrinter
+    from looplab.cli._watch import LoopPrinter
     from looplab.errors import ConfigError
-    from looplab.graphs import SetupOptions, build_setup, stream_loop
+    from looplab.graphs import stream_loop
     from looplab.records import TaskView
+    from looplab.runs import LoopConfig, build_setup, validated
 
     visible = None
     if tests is not None:
         if not Path(tests).is_file():
             raise ConfigError(f"no tests file {tests}")
         visible = Path(tests).read_text(encoding="utf-8")
-    options = SetupOptions(
-        graph=graph,
-        model=model,
-        critic_model=critic_model,
-        tools=_split(tools),
-        critic_tools=_split(critic_tools),
-        critic_confidence=critic_confidence,
-        max_iters=max_iters,
-        max_tokens=max_tokens,
-        width=width,
-        budget=budget,
-    )
+    options = validated(LoopConfig, **values)
     name, factory, setup = build_setup(options)
     task = TaskView(
         id="prompt", prompt=prompt, family=family, visible_tests=visible, entry_point=entry_point

@@ -8,14 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from looplab.cli._app import ModelOption, app, cli_command, err, out
+from looplab.cli import _options as o
+from looplab.cli._app import app, cli_command, err, out
 
 
 @app.command()
 @cli_command
 def doctor() -> None:
     """Report which model backends, weights and sandbox engines are usable here."""
-    from looplab._doctor import run_checks
+    from looplab.cli._doctor import run_checks
 
     checks = run_checks()
     table = Table(title="looplab doctor", show_lines=False)
@@ -33,7 +34,7 @@ def doctor() -> None:
 @cli_command
 def ask(
     prompt: Annotated[str, typer.Argument(help="The user message.")],
-    model: ModelOption = "local",
+    model: o.Model = o.DEFAULTS.model,
     system: Annotated[str | None, typer.Option(help="A system message.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Cap on generated tokens.")] = 256,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from looplab.cli._app import ModelOption, app, cli_command, err, out
+from looplab.cli import _options as o
+from looplab.cli._app import app, cli_command, err, out
 
 
 @app.command()
@@ -21,7 +21,7 @@ def study(
             "mistake-finding, calibration (or 'list')."
         ),
     ],
-    model: ModelOption = "local",
+    model: o.Model = o.DEFAULTS.model,
     critic_model: Annotated[str | None, typer.Option(help="Critic model spec.")] = None,
     limit: Annotated[
         int | None,
@@ -58,23 +58,22 @@ def study(
     ] = None,
 ) -> None:  # fmt: skip
     """Run a classic study into a folder of ordinary runs and print its summary."""
-    from looplab.cli._evals import _run_with_progress
-    from looplab.evals import write_report
-    from looplab.evals._studies import STUDIES, StudyOptions, default_data_dir, run_study
+    from looplab.cli._evals import run_with_progress
+    from looplab.report import Table, print_blocks, write_report
+    from looplab.studies import STUDIES, StudyOptions, default_data_dir, run_study
 
     if name == "list":
-        table = Table(title="studies")
-        for column in ("name", "paper", "protocol"):
-            table.add_column(column, overflow="fold")
-        for s in STUDIES.values():
-            table.add_row(s.name, s.paper, s.about)
-        table.add_row(
-            "calibration",
-            "Kadavath et al. 2022",
-            "the model answers; verbal, P(True), P(True) with samples, answer log-probability "
-            "and self-consistency score its answers; AUROC, risk-coverage and ECE per source",
+        rows = [[s.name, s.paper, s.about] for s in STUDIES.values()]
+        rows.append(
+            [
+                "calibration",
+                "Kadavath et al. 2022",
+                "the model answers; verbal, P(True), P(True) with samples, answer "
+                "log-probability and self-consistency score its answers; AUROC, "
+                "risk-coverage and ECE per source",
+            ]
         )
-        out.print(table)
+        print_blocks([Table("studies", ["name", "paper", "protocol"], rows)], out)
         return
     if name == "calibration":
         _calibration(model, limit, data, samples, run_dir, concurrency)
@@ -96,7 +95,7 @@ def study(
 
     def run_arm(arm, config, arm_dir, resume):
         err.print(f"[bold]{name}[/bold] · arm [bold]{arm}[/bold] → {arm_dir}", highlight=False)
-        _run_with_progress(config, str(arm_dir), resume=resume, report=False)
+        run_with_progress(config, str(arm_dir), resume=resume, report=False)
 
     found, tables, root = run_study(name, options, target, run_arm=run_arm)
     # Each arm's full report is in its report.html (and `looplab report ARM`); printed
@@ -105,15 +104,7 @@ def study(
         _, page = write_report(str(arm_dir))
         err.print(f"report: {page}", highlight=False)
     out.rule(f"[bold]{found.name}[/bold] · {found.paper}")
-    for t in tables:
-        table = Table(title=t.title)
-        for i, column in enumerate(t.columns):  # the row's name is never broken
-            table.add_column(column, overflow="fold", no_wrap=i == 0)
-        for row in t.rows:
-            table.add_row(*row)
-        out.print(table)
-        if t.note:
-            out.print(t.note, style="dim", highlight=False)
+    print_blocks(tables, out)
     for figure in sorted(root.glob("*.png")):
         out.print(f"figure: {figure}")
     out.print(f"study: {root}/study.json")
@@ -132,14 +123,15 @@ def _calibration(
 
     from rich.progress import Progress
 
-    from looplab.evals._calibration import (
+    from looplab.report import Table, Text, print_blocks
+    from looplab.studies import (
         CalibrationOptions,
         calibration_tables,
+        default_data_dir,
         run_calibration,
         summary,
         write_figure,
     )
-    from looplab.evals._studies import default_data_dir
 
     folder = Path(data) if data else default_data_dir()
     options = CalibrationOptions(
@@ -163,28 +155,48 @@ def _calibration(
     figure = write_figure(records, root, options.sources)
     (root / "study.json").write_text(json.dumps(summary(records, rows), indent=2), "utf-8")
     out.rule("[bold]calibration[/bold] · Kadavath et al. 2022")
+    tables = []
     for family in dict.fromkeys(row.family for row in rows):
-        picked = [row for row in rows if row.family == family]
         graded = [r["correct"] for r in records if family in ("all", r["family"])]
-        table = Table(
-            title=f"{family}: {sum(graded)} of {len(graded)} answers right (95% CIs over tasks)"
+        tables.append(
+            Table(
+                f"{family}: {sum(graded)} of {len(graded)} answers right (95% CIs over tasks)",
+                [
+                    "source",
+                    "scored",
+                    "AUROC",
+                    "AURC (lower better)",
+                    "accuracy at 50% coverage",
+                    "ECE",
+                    "Brier",
+                    "tokens/task",
+                ],
+                [
+                    [
+                        row.source,
+                        str(row.metrics.n),
+                        str(row.metrics.auroc),
+                        str(row.metrics.aurc),
+                        str(row.metrics.selective_accuracy),
+                        str(row.metrics.ece),
+                        str(row.metrics.brier),
+                        f"{row.tokens:.0f}",
+                    ]
+                    for row in rows
+                    if row.family == family
+                ],
+            )
         )
-        for column in ("source", "scored", "AUROC", "AURC (lower better)",
-                       "accuracy at 50% coverage", "ECE", "Brier", "tokens/task"):  # fmt: skip
-            table.add_column(column, overflow="fold")
-        for row in picked:
-            m = row.metrics
-            table.add_row(
-                row.source, str(m.n), str(m.auroc), str(m.aurc), str(m.selective_accuracy),
-                str(m.ece), str(m.brier), f"{row.tokens:.0f}",
-            )  # fmt: skip
-        out.print(table)
-    out.print(
-        "AUROC 0.5 is no information; tokens/task is what the confidence cost on top of "
-        "the answer.",
-        style="dim",
-        highlight=False,
+    tables.append(
+        Text(
+            [
+                "AUROC 0.5 is no information; tokens/task is what the confidence cost on top of "
+                "the answer."
+            ],
+            tone="note",
+        )
     )
+    print_blocks(tables, out)
     out.print(f"figure: {figure}")
     out.print(f"study: {root}/study.json")
 

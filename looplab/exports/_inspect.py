@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from looplab.errors import EvalError
-from looplab.evals import TaskResult
 from looplab.exports._source import RunSource
 from looplab.prompts import task_request
-from looplab.records import Usage
+from looplab.records import TaskResult, Usage
 
 __all__ = ["inspect_log", "write_inspect_log"]
 
@@ -99,7 +98,7 @@ def _sample(source: RunSource, result: TaskResult, log: Any, model: Any, scorer:
                     },
                 )
     final = t.final
-    index = t.chosen if t.chosen is not None else len(t.attempts) - 1
+    index = t.final_index
     scores["grade"] = scorer.Score(
         value="C" if result.final_correct else "I",
         answer=final.answer if final else None,

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from looplab.errors import EvalError
-from looplab.evals import Manifest, RunStore, TaskResult, load_tasks, read_results
-from looplab.records import Task, Trajectory
+from looplab.records import Task, TaskResult, Trajectory
+from looplab.runs import Manifest, RunStore, read_results
+from looplab.tasks import load_tasks
 
 __all__ = ["RunSource", "load_source", "task_licence"]
 

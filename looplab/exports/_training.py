@@ -36,10 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from looplab.errors import EvalError
-from looplab.evals import TaskResult
 from looplab.exports._source import RunSource
 from looplab.prompts import repair_request, task_request
-from looplab.records import Attempt
+from looplab.records import Attempt, TaskResult
 
 __all__ = ["ExportOptions", "TRAINING_KINDS", "TrainingData", "training_records"]
 

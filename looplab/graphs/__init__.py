@@ -9,6 +9,13 @@ from the node factories; run it on a task with ``run_loop``.
 """
 
 from looplab.graphs._backtrack import backtrack
+from looplab.graphs._events import (
+    CritiqueEvent,
+    DecisionEvent,
+    LoopEvent,
+    TextEvent,
+    ToolEvent,
+)
 from looplab.graphs._fork import checkpoint_serde, run_fork
 from looplab.graphs._nodes import (
     ORACLE_KEY,
@@ -35,8 +42,6 @@ from looplab.graphs._policies import (
     NothingChecked,
     NoVisibleTests,
     Oracle,
-    OracleCheck,
-    StopPolicy,
     TokenBudget,
     loop_usage,
 )
@@ -51,6 +56,7 @@ from looplab.graphs._prebuilt import (
 from looplab.graphs._repair_pool import repair_pool
 from looplab.graphs._run import (
     GRAPHS,
+    SANDBOX_GRAPHS,
     GraphFactory,
     arun_loop,
     initial_state,
@@ -61,13 +67,14 @@ from looplab.graphs._run import (
     trajectory_from_state,
 )
 from looplab.graphs._search import node_scores, tree_search
-from looplab.graphs._setup import (
-    SANDBOX_GRAPHS,
-    SetupOptions,
-    build_setup,
-    check_setup_options,
+from looplab.graphs._state import (
+    LoopSetup,
+    LoopState,
+    OracleCheck,
+    StopPolicy,
+    Truth,
+    append,
 )
-from looplab.graphs._state import LoopSetup, LoopState, Truth, append
 from looplab.graphs._voting import debate, debate_messages, self_consistency
 
 __all__ = [
@@ -76,6 +83,12 @@ __all__ = [
     "LoopState",
     "Truth",
     "append",
+    # stream events
+    "CritiqueEvent",
+    "DecisionEvent",
+    "LoopEvent",
+    "TextEvent",
+    "ToolEvent",
     # nodes
     "ORACLE_KEY",
     "TRUTH_KEY",
@@ -106,6 +119,7 @@ __all__ = [
     "loop_usage",
     # prebuilt graphs
     "GRAPHS",
+    "SANDBOX_GRAPHS",
     "GraphFactory",
     "backtrack",
     "best_of_n",
@@ -120,11 +134,6 @@ __all__ = [
     "self_refine",
     "test_repair",
     "tool_critic",
-    # building from options
-    "SANDBOX_GRAPHS",
-    "SetupOptions",
-    "check_setup_options",
-    "build_setup",
     # running
     "arun_loop",
     "initial_state",

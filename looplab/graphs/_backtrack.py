@@ -21,27 +21,29 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
-from looplab._steps import Body, blocking
 from looplab.agents import MistakeFinder
 from looplab.answers import extract_answer
 from looplab.errors import ConfigError
+from looplab.graphs._events import CritiqueEvent
 from looplab.graphs._nodes import (
-    _attempt,
-    _generate,
-    _generation_messages,
     as_node,
     as_route,
     emit,
+    generate_answer,
+    generation_messages,
+    make_attempt,
     run_truth,
 )
 from looplab.graphs._state import LoopSetup, LoopState
 from looplab.records import Attempt, Critique
+from looplab.steps import Body, blocking
 
 __all__ = ["backtrack"]
 
 
-def backtrack(setup: LoopSetup) -> Any:
+def backtrack(setup: LoopSetup) -> CompiledStateGraph:
     """Locate the first mistake of the task's draft, then regenerate from that step."""
     if setup.locate == "found" and setup.critic is None:
         raise ValueError("backtrack with locate='found' needs setup.critic (its model finds)")
@@ -82,7 +84,7 @@ def backtrack(setup: LoopSetup) -> Any:
             critique = _given_location(rng.randint(1, len(steps)), "control", "random")
         else:
             critique = yield blocking(finder.find, task, steps)  # type: ignore[union-attr]
-        emit({"node": "locate", "type": "critique", "critique": critique})
+        emit(CritiqueEvent("locate", critique))
         reason = None if critique.mistake_step else "no_mistake_found"
         return {"critiques": [critique], "stop_reason": reason, **update}
 
@@ -92,9 +94,9 @@ def backtrack(setup: LoopSetup) -> Any:
         kept = (task.draft or [])[: step - 1]
         prefix = "".join(line + "\n" for line in kept)
         started = time.perf_counter()
-        messages = _generation_messages(generator, task)
-        generation = yield from _generate(generator, messages, "regenerate", config, prefix)
-        attempt = _attempt(generation, task, 1, "repair", started)
+        messages = generation_messages(generator, task)
+        generation = yield from generate_answer(generator, messages, "regenerate", config, prefix)
+        attempt = make_attempt(generation, task, 1, "repair", started)
         return {"attempts": [attempt], "iteration": 1, "stop_reason": "backtracked"}
 
     def route(state: LoopState) -> str:

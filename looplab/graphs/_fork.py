@@ -19,9 +19,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from looplab.errors import ConfigError
-from looplab.graphs._policies import OracleCheck
 from looplab.graphs._run import initial_state, run_config, run_loop, trajectory_from_state
-from looplab.graphs._state import LoopSetup, Truth
+from looplab.graphs._state import LoopSetup, OracleCheck, Truth
 from looplab.records import Task, Trajectory
 
 __all__ = ["checkpoint_serde", "run_fork"]

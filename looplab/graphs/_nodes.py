@@ -1,6 +1,6 @@
 """Node factories: each returns a LangGraph node ``(state, config) -> partial update``.
 
-Each node is written once, as a body of steps (``looplab._steps``), and
+Each node is written once, as a body of steps (``looplab.steps``), and
 ``as_node`` gives it both ways to run: its steps in the calling thread under
 ``invoke``/``stream``, awaited on the event loop under ``ainvoke`` -- so the
 eval runner's loops wait on model calls without a thread each.
@@ -20,12 +20,12 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 
-from looplab._steps import Body, adrive, blocking, call, drive
 from looplab.agents import Critic, Generator, answer_logprob
 from looplab.answers import answer_format, extract_answer, is_code_family
 from looplab.errors import ConfigError
-from looplab.graphs._policies import OracleCheck, StopPolicy, loop_usage
-from looplab.graphs._state import LoopState, Truth
+from looplab.graphs._events import CritiqueEvent, DecisionEvent, LoopEvent, TextEvent, ToolEvent
+from looplab.graphs._policies import loop_usage
+from looplab.graphs._state import LoopState, OracleCheck, StopPolicy, Truth
 from looplab.llm import Message
 from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
 from looplab.prompts import (
@@ -37,6 +37,7 @@ from looplab.prompts import (
 )
 from looplab.records import Attempt, Critique, Generation, TaskView
 from looplab.sandbox import Sandbox, acheck_program, check_program, context_from_prompt
+from looplab.steps import Body, adrive, blocking, call, drive
 from looplab.tools import example_turns, tool_system_prompt
 
 __all__ = [
@@ -113,7 +114,7 @@ def run_truth(config: RunnableConfig | None) -> Truth:
     return _configurable(config).get(TRUTH_KEY) or Truth()
 
 
-def emit(event: dict[str, Any]) -> None:
+def emit(event: LoopEvent) -> None:
     """Send an event to a streamed run's custom stream; nothing happens otherwise."""
     try:
         from langgraph.config import get_stream_writer
@@ -124,7 +125,7 @@ def emit(event: dict[str, Any]) -> None:
     writer(event)
 
 
-def _generation_messages(generator: Generator, task: TaskView) -> list[Message]:
+def generation_messages(generator: Generator, task: TaskView) -> list[Message]:
     if not len(generator.tools):
         return solve_messages(task)
     system = render_prompt("solve_system", answer_format=answer_format(task.family))
@@ -153,13 +154,13 @@ def repair_messages(
     # 135M embedded model still repeated its answer (1 of 17 wrong answers repaired
     # with the calculator's correction in hand, against 0 of 17 without the example).
     return [
-        *_generation_messages(generator, task),
+        *generation_messages(generator, task),
         Message(role="assistant", content=previous),
         Message(role="user", content=repair_request(task.family, feedback)),
     ]
 
 
-def _attempt(
+def make_attempt(
     generation: Generation, task: TaskView, iteration: int, kind: str, started: float
 ) -> Attempt:
     answer = extract_answer(generation.text, task.family)
@@ -178,7 +179,7 @@ def _attempt(
     )
 
 
-def _generate(
+def generate_answer(
     generator: Generator,
     messages: list[Message],
     node: str,
@@ -190,13 +191,13 @@ def _generate(
     # Text is streamed only to a streamed run: streaming costs token counts on some
     # servers (llama.cpp's sends no usage when streaming), so evals never stream.
     def on_text(text: str) -> None:
-        emit({"node": node, "type": "text", "text": text})
+        emit(TextEvent(node, text))
 
     streamed = bool(_configurable(config).get(STREAM_KEY))
     return generator.body(
         messages,
         on_text=on_text if streamed else None,
-        on_tool=lambda call: emit({"node": node, "type": "tool", "call": call}),
+        on_tool=lambda call: emit(ToolEvent(node, call)),
         prefix=prefix,
     )
 
@@ -207,9 +208,9 @@ def make_generate_node(generator: Generator) -> Node:
     def generate(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         started = time.perf_counter()
-        messages = _generation_messages(generator, task)
-        generation = yield from _generate(generator, messages, "generate", config)
-        attempt = _attempt(generation, task, 0, "initial", started)
+        messages = generation_messages(generator, task)
+        generation = yield from generate_answer(generator, messages, "generate", config)
+        attempt = make_attempt(generation, task, 0, "initial", started)
         return {"attempts": [attempt], "iteration": 0}
 
     return as_node(generate)
@@ -226,9 +227,9 @@ def make_repair_node(generator: Generator) -> Node:
         messages = repair_messages(generator, task, previous.text, feedback)
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
-        generation = yield from _generate(generator, messages, "repair", config)
+        generation = yield from generate_answer(generator, messages, "repair", config)
         return {
-            "attempts": [_attempt(generation, task, iteration, "repair", started)],
+            "attempts": [make_attempt(generation, task, iteration, "repair", started)],
             "iteration": iteration,
         }
 
@@ -270,7 +271,7 @@ def make_critique_node(critic: Critic, feedback: FeedbackSpec | None = None) -> 
                 result = result.model_copy(
                     update={"feedback": NO_FEEDBACK, "perturbation": "no_feedback"}
                 )
-        emit({"node": "critique", "type": "critique", "critique": result})
+        emit(CritiqueEvent("critique", result))
         return {"critiques": [result], **update}
 
     return as_node(critique)
@@ -311,7 +312,7 @@ def make_test_node(sandbox: Sandbox) -> Node:
                 raw="no visible tests",
                 model="sandbox:" + sandbox.isolation,
             )
-            emit({"node": "test", "type": "critique", "critique": critique})
+            emit(CritiqueEvent("test", critique))
             return {"critiques": [critique]}
         started = time.perf_counter()
         if attempt.answer is None:
@@ -342,7 +343,7 @@ def make_test_node(sandbox: Sandbox) -> Node:
             latency_s=time.perf_counter() - started,
             model="sandbox:" + sandbox.isolation,
         )
-        emit({"node": "test", "type": "critique", "critique": critique})
+        emit(CritiqueEvent("test", critique))
         return {"critiques": [critique]}
 
     return as_node(test)
@@ -369,7 +370,7 @@ def make_decide_node(
         update: dict[str, Any] = {"stop_reason": reason}
         if policy.uses_oracle:
             update["oracle_used"] = True
-        emit({"node": "decide", "type": "decision", "stop_reason": reason})
+        emit(DecisionEvent("decide", reason))
         return update
 
     return as_node(decide)

@@ -12,12 +12,11 @@ are upper bounds, not self-correction (Huang et al. 2023).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from looplab.errors import ConfigError
-from looplab.graphs._state import LoopState
+from looplab.graphs._state import LoopState, OracleCheck, StopPolicy
 from looplab.records import Usage
 
 __all__ = [
@@ -30,14 +29,9 @@ __all__ = [
     "MaxIterations",
     "NoVisibleTests",
     "Oracle",
-    "OracleCheck",
-    "StopPolicy",
     "TokenBudget",
     "loop_usage",
 ]
-
-OracleCheck = Callable[[str | None], bool]
-"""Ground truth as a function: is this extracted answer correct?"""
 
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
     # USD per million (prompt, completion) tokens, list prices as of 2026-11.
@@ -49,13 +43,8 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
 }
 
 
-class StopPolicy(Protocol):
-    uses_oracle: bool
-
-    def reason(self, state: LoopState, oracle: OracleCheck | None) -> str | None: ...
-
-
 def loop_usage(state: LoopState) -> Usage:
+    """Every model call's usage in the loop so far, every role's."""
     total = Usage()
     for record in (*state.get("attempts", []), *state.get("critiques", [])):
         total += record.usage

@@ -7,16 +7,17 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
-from looplab._steps import Body
 from looplab.agents import Critic, StepChecker
+from looplab.graphs._events import CritiqueEvent, DecisionEvent
 from looplab.graphs._nodes import (
-    _attempt,
-    _generate,
-    _generation_messages,
     as_node,
     as_route,
     emit,
+    generate_answer,
+    generation_messages,
+    make_attempt,
     make_critique_node,
     make_decide_node,
     make_generate_node,
@@ -33,6 +34,7 @@ from looplab.graphs._policies import (
     StopPolicy,
 )
 from looplab.graphs._state import LoopSetup, LoopState
+from looplab.steps import Body
 
 __all__ = [
     "best_of_n",
@@ -44,7 +46,9 @@ __all__ = [
 ]
 
 
-def _loop(name: str, setup: LoopSetup, check: tuple[str, Any], default_stop: StopPolicy) -> Any:
+def _loop(
+    name: str, setup: LoopSetup, check: tuple[str, Any], default_stop: StopPolicy
+) -> CompiledStateGraph:
     """generate -> check -> decide -> (repair -> check -> decide)* -> END.
 
     ``check`` is (node name, node): the critic ("critique") or the tests ("test").
@@ -73,7 +77,7 @@ def _default_stop(setup: LoopSetup) -> StopPolicy:
     return AnyOf(CriticSaysCorrect(), MaxIterations(setup.max_iters))
 
 
-def self_refine(setup: LoopSetup) -> Any:
+def self_refine(setup: LoopSetup) -> CompiledStateGraph:
     """Self-Refine (Madaan et al. 2023): one model answers, critiques itself, refines.
 
     The critic is the generator's own model unless ``setup.critic`` is given.
@@ -87,7 +91,7 @@ def self_refine(setup: LoopSetup) -> Any:
     )
 
 
-def critic_loop(setup: LoopSetup) -> Any:
+def critic_loop(setup: LoopSetup) -> CompiledStateGraph:
     """A generator and a separate critic (any models, any backends) in a repair loop.
 
     The setting of Huang et al. 2023 and Tyen et al. 2023 when the critic is
@@ -103,7 +107,7 @@ def critic_loop(setup: LoopSetup) -> Any:
     )
 
 
-def tool_critic(setup: LoopSetup) -> Any:
+def tool_critic(setup: LoopSetup) -> CompiledStateGraph:
     """CRITIC (Gou et al. 2024): the critic verifies with tools before its verdict."""
     if setup.critic is None or not len(setup.critic.tools):
         raise ValueError("tool_critic needs setup.critic with tools (e.g. calc, python)")
@@ -115,7 +119,7 @@ def tool_critic(setup: LoopSetup) -> Any:
     )
 
 
-def test_repair(setup: LoopSetup) -> Any:
+def test_repair(setup: LoopSetup) -> CompiledStateGraph:
     """Self-Debugging (Chen et al. 2023) / self-repair (Olausson et al. 2024) for code.
 
     The task's visible tests run in the sandbox and their failure is the
@@ -127,7 +131,7 @@ def test_repair(setup: LoopSetup) -> Any:
     return _loop("test_repair", setup, ("test", make_test_node(setup.sandbox)), setup.stop or stop)
 
 
-def calc_check(setup: LoopSetup) -> Any:
+def calc_check(setup: LoopSetup) -> CompiledStateGraph:
     """Feedback from a tool, not a judge: the calculator rechecks the answer's arithmetic.
 
     The calculator recomputes every arithmetic step the answer wrote and the generator
@@ -141,14 +145,14 @@ def calc_check(setup: LoopSetup) -> Any:
     def check(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         attempt = state["attempts"][-1]
         critique = yield from checker.body(attempt.text, iteration=attempt.iteration)
-        emit({"node": "check", "type": "critique", "critique": critique})
+        emit(CritiqueEvent("check", critique))
         return {"critiques": [critique]}
 
     stop = AnyOf(CriticSaysCorrect(threshold=1.0), NothingChecked(), MaxIterations(setup.max_iters))
     return _loop("calc_check", setup, ("check", as_node(check)), setup.stop or stop)
 
 
-def best_of_n(setup: LoopSetup) -> Any:
+def best_of_n(setup: LoopSetup) -> CompiledStateGraph:
     """The baseline: n = ``setup.max_iters`` independent samples, the critic picks one.
 
     Samples use temperature 1 (seeds 0..n-1 where the generator has none), so
@@ -168,10 +172,10 @@ def best_of_n(setup: LoopSetup) -> Any:
             )
         )
         started = time.perf_counter()
-        messages = _generation_messages(sampler, task)
-        generation = yield from _generate(sampler, messages, "sample", config)
+        messages = generation_messages(sampler, task)
+        generation = yield from generate_answer(sampler, messages, "sample", config)
         return {
-            "attempts": [_attempt(generation, task, done, "sample", started)],
+            "attempts": [make_attempt(generation, task, done, "sample", started)],
             "iteration": done,
         }
 
@@ -183,13 +187,13 @@ def best_of_n(setup: LoopSetup) -> Any:
             iteration=attempt.iteration,
             answer_probability=attempt.answer_probability,
         )
-        emit({"node": "judge", "type": "critique", "critique": result})
+        emit(CritiqueEvent("judge", result))
         return {"critiques": [result]}
 
     def choose(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         scores = [c.score for c in state["critiques"]]
         chosen = max(range(len(scores)), key=lambda i: (scores[i], -i))
-        emit({"node": "choose", "type": "decision", "stop_reason": "best_of_n"})
+        emit(DecisionEvent("choose", "best_of_n"))
         return {"chosen": chosen, "stop_reason": "best_of_n"}
 
     def more(state: LoopState) -> str:

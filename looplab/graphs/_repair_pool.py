@@ -7,7 +7,7 @@ the generator's temperature), its visible tests in the sandbox (critique 0),
 and -- when they fail -- ``setup.max_iters - 1`` repairs *of that same
 program*, each seeing the test failure, drawn independently (attempts 1..k,
 all with ``iteration`` k for bookkeeping, not a chain). Run it with several
-samples per task (``--samples n_p``); ``looplab.evals.self_repair_grid``
+samples per task (``--samples n_p``); ``looplab.metrics.self_repair_grid``
 estimates the grid from the run.
 """
 
@@ -18,23 +18,24 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
-from looplab._steps import Body
 from looplab.graphs._nodes import (
-    _attempt,
-    _generate,
     as_node,
     as_route,
+    generate_answer,
+    make_attempt,
     make_generate_node,
     make_test_node,
     repair_messages,
 )
 from looplab.graphs._state import LoopSetup, LoopState
+from looplab.steps import Body
 
 __all__ = ["repair_pool"]
 
 
-def repair_pool(setup: LoopSetup) -> Any:
+def repair_pool(setup: LoopSetup) -> CompiledStateGraph:
     """An initial program, its visible tests, and independent repairs when they fail."""
     if setup.sandbox is None:
         raise ValueError("repair_pool needs setup.sandbox to run the visible tests")
@@ -54,8 +55,8 @@ def repair_pool(setup: LoopSetup) -> Any:
                 base.model_copy(update={"temperature": base.temperature or 1.0, "seed": seed})
             )
             started = time.perf_counter()
-            generation = yield from _generate(sampler, messages, "repair", config)
-            attempts.append(_attempt(generation, task, k, "repair", started))
+            generation = yield from generate_answer(sampler, messages, "repair", config)
+            attempts.append(make_attempt(generation, task, k, "repair", started))
         return {"attempts": attempts, "iteration": repairs, "stop_reason": "repaired"}
 
     def route(state: LoopState) -> str:

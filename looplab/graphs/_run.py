@@ -7,12 +7,14 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from langgraph.graph.state import CompiledStateGraph
 
 from looplab.errors import ConfigError
 from looplab.graphs._backtrack import backtrack
+from looplab.graphs._events import LoopEvent
 from looplab.graphs._nodes import ORACLE_KEY, STREAM_KEY, TRUTH_KEY
-from looplab.graphs._policies import OracleCheck
 from looplab.graphs._prebuilt import (
     best_of_n,
     calc_check,
@@ -23,12 +25,13 @@ from looplab.graphs._prebuilt import (
 )
 from looplab.graphs._repair_pool import repair_pool
 from looplab.graphs._search import tree_search
-from looplab.graphs._state import LoopSetup, LoopState, Truth
+from looplab.graphs._state import LoopSetup, LoopState, OracleCheck, Truth
 from looplab.graphs._voting import debate, self_consistency
 from looplab.records import Task, TaskView, Trajectory
 
 __all__ = [
     "GRAPHS",
+    "SANDBOX_GRAPHS",
     "GraphFactory",
     "arun_loop",
     "initial_state",
@@ -39,7 +42,7 @@ __all__ = [
     "trajectory_from_state",
 ]
 
-GraphFactory = Callable[[LoopSetup], Any]
+GraphFactory = Callable[[LoopSetup], CompiledStateGraph]
 
 GRAPHS: dict[str, GraphFactory] = {
     "self_refine": self_refine,
@@ -55,6 +58,9 @@ GRAPHS: dict[str, GraphFactory] = {
     "tree_search": tree_search,
 }
 """The prebuilt graphs by name."""
+
+SANDBOX_GRAPHS = frozenset({"test_repair", "repair_pool"})
+"""Prebuilt graphs that run visible tests in a sandbox."""
 
 
 def load_graph_factory(spec: str) -> tuple[str, GraphFactory]:
@@ -142,7 +148,7 @@ def trajectory_from_state(state: LoopState, *, task_id: str, graph: str) -> Traj
 
 
 def run_loop(
-    graph: Any,
+    graph: CompiledStateGraph,
     task: Task | TaskView,
     *,
     oracle: OracleCheck | None = None,
@@ -162,7 +168,7 @@ def run_loop(
 
 
 async def arun_loop(
-    graph: Any,
+    graph: CompiledStateGraph,
     task: Task | TaskView,
     *,
     oracle: OracleCheck | None = None,
@@ -174,13 +180,13 @@ async def arun_loop(
 
 
 def stream_loop(
-    graph: Any,
+    graph: CompiledStateGraph,
     task: Task | TaskView,
     *,
     oracle: OracleCheck | None = None,
     truth: Truth | None = None,
-) -> Iterator[tuple[str, Any]]:
-    """Run a loop, yielding ("event", dict) as nodes work and finally ("trajectory", T)."""
+) -> Iterator[tuple[Literal["event"], LoopEvent] | tuple[Literal["trajectory"], Trajectory]]:
+    """Run a loop, yielding ("event", LoopEvent) as nodes work, then ("trajectory", T)."""
     config = run_config(oracle=oracle, truth=truth, stream=True)
     final: LoopState = {}
     for mode, payload in graph.stream(

@@ -7,23 +7,25 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
-from looplab._steps import Body
+from looplab.graphs._events import DecisionEvent
 from looplab.graphs._nodes import (
-    _attempt,
-    _generate,
-    _generation_messages,
     as_node,
     as_route,
     emit,
+    generate_answer,
+    generation_messages,
+    make_attempt,
     make_critique_node,
     make_decide_node,
     repair_messages,
 )
 from looplab.graphs._policies import ConfidenceAbove
 from looplab.graphs._state import LoopSetup, LoopState
-from looplab.graphs._voting import _sampler
+from looplab.graphs._voting import sample_generator
 from looplab.records import Attempt, Critique
+from looplab.steps import Body
 
 __all__ = ["ACCEPT", "node_scores", "tree_search"]
 
@@ -48,7 +50,7 @@ def _best(scores: list[float], among: list[int]) -> int:
     return max(among, key=lambda i: (scores[i], -i))
 
 
-def tree_search(setup: LoopSetup) -> Any:
+def tree_search(setup: LoopSetup) -> CompiledStateGraph:
     """Best-first search over attempts, scored by the critic, under a token budget.
 
     The "System 2" idea of spending compute by search (cf. Tree of Thoughts, Yao et al.
@@ -76,7 +78,7 @@ def tree_search(setup: LoopSetup) -> Any:
         started = time.perf_counter()
         parent = None
         if index == 0:
-            node, messages, kind = generator, _generation_messages(generator, task), "initial"
+            node, messages, kind = generator, generation_messages(generator, task), "initial"
         elif (index - 1) % width == 0:  # the first node of an expansion: repair the best
             expanded = {a.parent for a in attempts if a.parent is not None}
             frontier = [i for i in range(index) if i not in expanded] or list(range(index))
@@ -86,17 +88,17 @@ def tree_search(setup: LoopSetup) -> Any:
             node, kind = generator, "repair"
             messages = repair_messages(generator, task, attempts[parent].text, feedback)
         else:
-            node, kind = _sampler(generator, index), "sample"
-            messages = _generation_messages(node, task)
-        generation = yield from _generate(node, messages, "grow", config)
-        attempt = _attempt(generation, task, index, kind, started)
+            node, kind = sample_generator(generator, index), "sample"
+            messages = generation_messages(node, task)
+        generation = yield from generate_answer(node, messages, "grow", config)
+        attempt = make_attempt(generation, task, index, kind, started)
         return {"attempts": [attempt.model_copy(update={"parent": parent})], "iteration": index}
 
     def choose(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         attempts = state["attempts"]
         scores = node_scores(attempts, state.get("critiques", []))
         chosen = _best(scores, list(range(len(attempts))))
-        emit({"node": "choose", "type": "decision", "stop_reason": state.get("stop_reason")})
+        emit(DecisionEvent("choose", state.get("stop_reason")))
         return {"chosen": chosen}
 
     def route(state: LoopState) -> str:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypedDict
 
 from looplab.perturb import FeedbackSpec
-from looplab.records import Attempt, Critique, TaskView, Vote
+from looplab.records import Attempt, Critique, Locate, TaskView, Vote
 
 if TYPE_CHECKING:
     from looplab.agents import Critic, Generator
-    from looplab.graphs._policies import StopPolicy
     from looplab.sandbox import Sandbox
 
-__all__ = ["LoopSetup", "LoopState", "Truth", "append"]
+__all__ = ["LoopSetup", "LoopState", "OracleCheck", "StopPolicy", "Truth", "append"]
 
 
 def append(left: list, right: list) -> list:
@@ -44,6 +44,21 @@ class LoopState(TypedDict, total=False):
     """self_consistency, debate: the vote that chose it."""
 
 
+OracleCheck = Callable[[str | None], bool]
+"""Ground truth as a function: is this extracted answer correct?"""
+
+
+class StopPolicy(Protocol):
+    """When a loop ends: looked at after each check (``looplab.graphs`` has the built-in ones)."""
+
+    uses_oracle: bool
+    """True for a policy that reads ground truth: the run is marked ``oracle``."""
+
+    def reason(self, state: LoopState, oracle: OracleCheck | None) -> str | None:
+        """A reason to stop now (it becomes the trajectory's ``stop_reason``), or None."""
+        ...
+
+
 @dataclass
 class LoopSetup:
     """Everything a prebuilt (or user) graph factory builds a loop from."""
@@ -66,7 +81,7 @@ class LoopSetup:
     """A LangGraph checkpointer (e.g. SqliteSaver) so a long run resumes mid-graph."""
     feedback: FeedbackSpec = field(default_factory=FeedbackSpec)
     """Where the feedback between attempts comes from (an ablation when not ``critic``)."""
-    locate: Literal["found", "gold", "random"] = "found"
+    locate: Locate = "found"
     """``backtrack``: whose mistake location to restart from -- the critic's, the task's
     labelled one (ground truth: marked oracle), or a random step (the paper's control)."""
     finder_style: str = "trace"

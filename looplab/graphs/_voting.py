@@ -13,20 +13,29 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
-from looplab._steps import Body
 from looplab.agents import Generator
 from looplab.answers import answer_format, majority_vote
-from looplab.graphs._nodes import _attempt, _generate, _generation_messages, as_node, as_route, emit
+from looplab.graphs._events import DecisionEvent
+from looplab.graphs._nodes import (
+    as_node,
+    as_route,
+    emit,
+    generate_answer,
+    generation_messages,
+    make_attempt,
+)
 from looplab.graphs._state import LoopSetup, LoopState
 from looplab.llm import Message
 from looplab.prompts import render_prompt
 from looplab.records import Attempt
+from looplab.steps import Body
 
 __all__ = ["debate", "debate_messages", "self_consistency"]
 
 
-def _sampler(generator: Generator, index: int) -> Generator:
+def sample_generator(generator: Generator, index: int) -> Generator:
     """The generator for sample ``index``: temperature 1 if greedy, a seed per sample."""
     base = generator.options
     return generator.with_options(
@@ -38,14 +47,14 @@ def _sampler(generator: Generator, index: int) -> Generator:
 
 def _answer_then_vote(
     setup: LoopSetup, name: str, step: str, answer: Any, answers: int, *, voters: int
-) -> Any:
+) -> CompiledStateGraph:
     """The graph both loops share: the ``answer`` node runs until there are ``answers``
     attempts, then the last ``voters`` of them vote."""
 
     def vote(state: LoopState, config: RunnableConfig) -> dict[str, Any]:
         attempts = state["attempts"]
         result, chosen = majority_vote(attempts, list(range(len(attempts) - voters, len(attempts))))
-        emit({"node": "vote", "type": "decision", "stop_reason": "vote", "vote": result})
+        emit(DecisionEvent("vote", "vote", result))
         return {"chosen": chosen, "vote": result, "stop_reason": "vote"}
 
     def more(state: LoopState) -> str:
@@ -60,7 +69,7 @@ def _answer_then_vote(
     return graph.compile(checkpointer=setup.checkpointer, name=name)
 
 
-def self_consistency(setup: LoopSetup) -> Any:
+def self_consistency(setup: LoopSetup) -> CompiledStateGraph:
     """Self-consistency (Wang et al. 2023): k samples, the answer by majority vote.
 
     ``setup.max_iters`` independent samples, the final answer by majority vote over
@@ -73,13 +82,13 @@ def self_consistency(setup: LoopSetup) -> Any:
         task = state["task"]
         done = len(state.get("attempts", []))
         # one sample is the single-answer baseline: it keeps the generator's own options
-        sampler = generator if k == 1 else _sampler(generator, done)
+        sampler = generator if k == 1 else sample_generator(generator, done)
         started = time.perf_counter()
-        generation = yield from _generate(
-            sampler, _generation_messages(sampler, task), "sample", config
+        generation = yield from generate_answer(
+            sampler, generation_messages(sampler, task), "sample", config
         )
         return {
-            "attempts": [_attempt(generation, task, done, "sample", started)],
+            "attempts": [make_attempt(generation, task, done, "sample", started)],
             "iteration": done,
         }
 
@@ -96,7 +105,7 @@ def debate_messages(
         for other in others
     )
     return [
-        *_generation_messages(generator, task),
+        *generation_messages(generator, task),
         Message(role="assistant", content=own.text),
         Message(
             role="user",
@@ -107,7 +116,7 @@ def debate_messages(
     ]
 
 
-def debate(setup: LoopSetup) -> Any:
+def debate(setup: LoopSetup) -> CompiledStateGraph:
     """Multi-agent debate (Du et al. 2023): agents read each other's answers, then vote.
 
     ``setup.width`` agents answer; for ``setup.max_iters - 1`` more rounds each reads
@@ -126,18 +135,19 @@ def debate(setup: LoopSetup) -> Any:
         attempts = state.get("attempts", [])
         index = len(attempts)
         round_, agent = divmod(index, agents)
-        sampler = _sampler(generator, index)
+        sampler = sample_generator(generator, index)
         started = time.perf_counter()
         if round_ == 0:
-            messages = _generation_messages(sampler, task)
+            messages = generation_messages(sampler, task)
         else:
             previous = attempts[(round_ - 1) * agents : round_ * agents]
             own = previous[agent]
             others = [a for a in previous if a.agent != agent]
             messages = debate_messages(sampler, task, own, others)
         node = f"agent {agent + 1}"
-        generation = yield from _generate(sampler, messages, node, config)
-        attempt = _attempt(generation, task, index, "sample" if round_ == 0 else "debate", started)
+        generation = yield from generate_answer(sampler, messages, node, config)
+        kind = "sample" if round_ == 0 else "debate"
+        attempt = make_attempt(generation, task, index, kind, started)
         return {
             "attempts": [attempt.model_copy(update={"agent": agent})],
             "iteration": index,

@@ -24,6 +24,7 @@ from looplab.llm._structured import (
     acomplete_structured,
     complete_structured,
     parse_structured,
+    schema_options,
 )
 from looplab.llm._types import (
     ChatModel,
@@ -52,6 +53,7 @@ __all__ = [
     "acomplete_structured",
     "complete_structured",
     "parse_structured",
+    "schema_options",
     # backends
     "LlamaCppModel",
     "OpenAIModel",

@@ -44,7 +44,7 @@ __all__ = ["MAX_STOP_SEQUENCES", "OpenAIModel"]
 MAX_STOP_SEQUENCES = 4
 """The OpenAI API rejects more than four stop sequences."""
 
-_OPENAI_URL = "https://api.openai.com/v1"
+OPENAI_URL = "https://api.openai.com/v1"
 
 
 def _sdk() -> Any:
@@ -74,10 +74,10 @@ class OpenAIModel:
         max_retries: int = 3,
         continue_final_message: bool = False,
     ) -> None:
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_URL
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
         api_key = api_key or os.environ.get("OPENAI_API_KEY")
         if api_key is None:
-            if base_url.rstrip("/") == _OPENAI_URL:
+            if base_url.rstrip("/") == OPENAI_URL:
                 raise ConfigError(
                     "no API key for api.openai.com: set OPENAI_API_KEY, or give a base URL "
                     "of a local server (openai:MODEL@http://127.0.0.1:8000/v1)"

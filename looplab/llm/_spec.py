@@ -102,9 +102,9 @@ def check_reachable(spec: str | ModelSpec, *, timeout_s: float = 5.0) -> None:
     import os
     import socket
 
-    from looplab.llm._openai import _OPENAI_URL
+    from looplab.llm._openai import OPENAI_URL
 
-    urls = (parsed.base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_URL).split(",")
+    urls = (parsed.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL).split(",")
     problems = []
     for url in urls:
         address = urlparse(url)

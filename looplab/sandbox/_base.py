@@ -29,6 +29,7 @@ __all__ = [
     "SandboxBase",
     "encode",
     "new_run_id",
+    "parse_answer",
     "runner_env",
 ]
 
@@ -165,33 +166,33 @@ class RunnerSandbox(SandboxBase):
         return self._parse(answer, request["tag"])
 
     def _parse(self, answer: bytes, tag: str) -> ExecResult:
-        try:
-            data = result_line(answer, tag)
-            return ExecResult(
-                stdout=base64.b64decode(data["stdout"]).decode("utf-8", errors="replace"),
-                stderr=base64.b64decode(data["stderr"]).decode("utf-8", errors="replace"),
-                exit_code=data["exit_code"],
-                timed_out=data["timed_out"],
-                oom_killed=data["oom_killed"],
-                output_truncated=data["truncated"],
-                duration_s=data["duration"],
-                isolation=self.isolation,
-            )
-        except (IndexError, KeyError, ValueError, binascii.Error) as exc:
-            tail = answer[-300:].decode("utf-8", errors="replace")
-            raise SandboxError(
-                f"the {self.isolation} sandbox's runner gave no result: {tail!r}"
-            ) from exc
+        return parse_answer(answer, tag, self.isolation)[0]
 
 
-def result_line(answer: bytes, tag: str) -> dict:
-    """The runner's result in its output: the JSON after the last ``tag``. Whatever else
-    is there (a line a program forged through /proc/PPID/fd/1, or a half line meant to
-    corrupt the real one) is ignored; no tag at all raises ValueError."""
-    start = answer.rfind(tag.encode("ascii"))
-    if start < 0:
-        raise ValueError("no result line")
-    return json.loads(answer[start + len(tag) :].split(b"\n", 1)[0])
+def parse_answer(answer: bytes, tag: str, isolation: Isolation) -> tuple[ExecResult, bool]:
+    """The runner's result in its output and whether it left the sandbox healthy (nothing
+    left running or behind): the JSON line after the last ``tag``. Whatever else is there
+    (a line a program forged through /proc/PPID/fd/1, or a half line meant to corrupt the
+    real one) is ignored; no result line raises ``SandboxError``."""
+    try:
+        start = answer.rfind(tag.encode("ascii"))
+        if start < 0:
+            raise ValueError("no result line")
+        data = json.loads(answer[start + len(tag) :].split(b"\n", 1)[0])
+        result = ExecResult(
+            stdout=base64.b64decode(data["stdout"]).decode("utf-8", errors="replace"),
+            stderr=base64.b64decode(data["stderr"]).decode("utf-8", errors="replace"),
+            exit_code=data["exit_code"],
+            timed_out=data["timed_out"],
+            oom_killed=data["oom_killed"],
+            output_truncated=data["truncated"],
+            duration_s=data["duration"],
+            isolation=isolation,
+        )
+        return result, data.get("healthy") is True
+    except (IndexError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+        tail = answer[-300:].decode("utf-8", errors="replace")
+        raise SandboxError(f"the {isolation} sandbox's runner gave no result: {tail!r}") from exc
 
 
 def encode(request: dict) -> bytes:

@@ -36,7 +36,7 @@ from looplab.sandbox._base import (
     RunnerSandbox,
     encode,
     new_run_id,
-    result_line,
+    parse_answer,
 )
 from looplab.sandbox._runner import SUPERVISOR
 from looplab.sandbox._types import Limits
@@ -57,7 +57,7 @@ _INODES = 16384
 """Files and directories a run may create in each writable mount."""
 
 
-def _client(timeout: float = 30) -> Any:
+def docker_client(timeout: float = 30) -> Any:
     import docker
 
     try:
@@ -103,7 +103,7 @@ def reap_orphans(client: Any) -> int:
 def docker_available(image: str | None = None) -> str | None:
     """Why the Docker backend cannot be used here, or None if it can."""
     try:
-        client = _client(timeout=5)
+        client = docker_client(timeout=5)
     except SandboxError as exc:
         return str(exc)
     try:
@@ -142,7 +142,7 @@ class DockerSandbox(RunnerSandbox):
         self, limits: Limits | None = None, *, image: str | None = None, pool_size: int = 2
     ) -> None:
         super().__init__(limits)
-        self.client = _client()
+        self.client = docker_client()
         self.image = _pick_image(self.client, image)
         self.pool_size = pool_size
         self._owner = _owner_token(os.getpid()) or f"{socket.gethostname()}:{os.getpid()}:?"
@@ -312,8 +312,8 @@ class _Warm:
 def _healthy(answer: bytes, tag: str) -> bool:
     """What the supervisor itself said (never a line the program forged) about leftovers."""
     try:
-        return result_line(answer, tag).get("healthy") is True
-    except ValueError:
+        return parse_answer(answer, tag, "docker")[1]
+    except SandboxError:
         return False
 
 

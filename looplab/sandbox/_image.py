@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 
 from looplab.errors import SandboxError
-from looplab.sandbox._docker import BUILT_IMAGE, _client
+from looplab.sandbox._docker import BUILT_IMAGE, docker_client
 
 __all__ = ["build_image"]
 
@@ -33,7 +33,7 @@ def build_image(
         raise SandboxError("building the image needs root (debootstrap): run it with sudo")
     if shutil.which("debootstrap") is None:
         raise SandboxError("debootstrap is not installed: apt-get install debootstrap")
-    client = _client()
+    client = docker_client()
     with tempfile.TemporaryDirectory(prefix="looplab-rootfs-") as tmp:
         rootfs = os.path.join(tmp, "rootfs")
         log(f"debootstrap {suite} from {mirror} ...")

@@ -18,6 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from looplab.errors import ConfigError
+from looplab.records import ToolSyntaxName
 from looplab.tools._syntax import CallMatch, TagSyntax, ToolSyntax
 
 __all__ = ["SYNTAXES", "Gsm8kSyntax", "make_syntax"]
@@ -76,7 +77,7 @@ class Gsm8kSyntax:
         return self.tool if "<<" in body else None
 
 
-SYNTAXES: dict[str, ToolSyntax] = {"tags": TagSyntax(), "gsm8k": Gsm8kSyntax()}
+SYNTAXES: dict[ToolSyntaxName, ToolSyntax] = {"tags": TagSyntax(), "gsm8k": Gsm8kSyntax()}
 """The built-in tool syntaxes by name (``--tool-syntax``)."""
 
 

@@ -1,0 +1,34 @@
+"""A run's report: the terminal tables, the plots and report.html, all drawn
+from one ``RunMetrics``.
+
+``write_report(RUN_DIR)`` writes plots and report.html; ``print_report``
+prints the tables.
+
+Names are imported on first use (PEP 562).
+"""
+
+from __future__ import annotations
+
+from looplab._lazy import lazy_exports
+
+_EXPORTS = {
+    "blocks_html": "_html",
+    "write_html": "_html",
+    "Block": "_model",
+    "FLIP_NAMES": "_model",
+    "Report": "_model",
+    "Table": "_model",
+    "Text": "_model",
+    "number": "_model",
+    "pct": "_model",
+    "run_report": "_model",
+    "write_plots": "_plots",
+    "print_blocks": "_terminal",
+    "print_report": "_terminal",
+    "write_report": "_write",
+}
+"""Public name -> the module that defines it."""
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -1,0 +1,100 @@
+"""Building a LoopSetup from a LoopConfig: models, tools and the sandbox made from their specs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from looplab.agents import Critic, Generator
+from looplab.errors import ConfigError
+from looplab.graphs import (
+    SANDBOX_GRAPHS,
+    AnyOf,
+    GraphFactory,
+    LoopSetup,
+    MaxIterations,
+    Oracle,
+    load_graph_factory,
+)
+from looplab.llm import ChatModel, CompletionOptions, load_model
+from looplab.perturb import FeedbackSpec
+from looplab.runs._config import LoopConfig
+from looplab.sandbox import Sandbox
+from looplab.tools import make_syntax, make_tools
+
+__all__ = ["build_setup", "check_loop_config"]
+
+
+def check_loop_config(options: LoopConfig) -> None:
+    """Raise ``ConfigError`` for any option that would fail every loop, building nothing
+    (no weights loaded, no tool started): a driver checks before sending work elsewhere.
+    The fields' types have checked the closed choices; this checks the open ones."""
+    from looplab.llm import parse_model_spec
+    from looplab.tools import BUILTIN_TOOLS
+
+    load_graph_factory(options.graph)
+    for spec in filter(None, (options.model, options.critic_model)):
+        parse_model_spec(spec)
+    FeedbackSpec.parse(options.feedback)
+    unknown = [t for t in (*options.tools, *options.critic_tools) if t not in BUILTIN_TOOLS]
+    if unknown:
+        raise ConfigError(f"unknown tool {unknown[0]!r}: the tools are {', '.join(BUILTIN_TOOLS)}")
+
+
+def build_setup(
+    options: LoopConfig,
+    *,
+    seed: int | None = None,
+    wrap_model: Callable[[ChatModel], ChatModel] | None = None,
+    sandbox: Sandbox | None = None,
+) -> tuple[str, GraphFactory, LoopSetup]:
+    """The graph's name, its factory and the setup to call it with.
+
+    ``seed`` is the completion seed (None: the backend's default); ``wrap_model``
+    wraps each model once it is loaded (the eval runner records every completion
+    this way); ``sandbox`` is used instead of building one.
+    """
+    check_loop_config(options)
+    name, factory = load_graph_factory(options.graph)
+    wrap = wrap_model or (lambda model: model)
+    generator_model = wrap(load_model(options.model))
+    critic_spec = options.critic_model or options.model
+    critic_model = (
+        generator_model if critic_spec == options.model else wrap(load_model(critic_spec))
+    )
+    completion = CompletionOptions(
+        max_tokens=options.max_tokens,
+        temperature=options.temperature,
+        seed=seed,
+        # an answer_logprob critic reads the answer's probability off the generator's call
+        logprobs=0 if options.critic_confidence == "answer_logprob" else None,
+    )
+    generator = Generator(
+        generator_model,
+        make_tools(options.tools),
+        syntax=make_syntax(options.tool_syntax),
+        options=completion,
+    )
+    critic_tools = list(options.critic_tools) or (["calc"] if name == "tool_critic" else [])
+    critic = Critic(
+        critic_model, tools=make_tools(critic_tools), confidence=options.critic_confidence
+    )
+    if sandbox is None and name in SANDBOX_GRAPHS:
+        from looplab.sandbox import make_sandbox
+
+        sandbox = make_sandbox(options.sandbox)
+    stop = MaxIterations(options.max_iters) if options.stop == "never" else None
+    if options.oracle:
+        stop = AnyOf(Oracle(), MaxIterations(options.max_iters))
+    setup = LoopSetup(
+        generator=generator,
+        critic=critic,
+        sandbox=sandbox,
+        max_iters=options.max_iters,
+        max_total_tokens=options.budget,
+        width=options.width,
+        stop=stop,
+        feedback=FeedbackSpec.parse(options.feedback),
+        locate=options.locate,
+        finder_style=options.finder_style,
+    )
+    return name, factory, setup

@@ -1,0 +1,39 @@
+"""Studies: named presets whose arms are ordinary runs, summarised in tables
+with intervals and paired comparisons, plus the calibration study.
+
+``run_study("feedback", StudyOptions(...), OUT_DIR)`` runs (or resumes) every
+arm and writes study.json and the figures.
+
+Names are imported on first use (PEP 562).
+"""
+
+from __future__ import annotations
+
+from looplab._lazy import lazy_exports
+
+_EXPORTS = {
+    "COMPUTE": "_budget",
+    "FEEDBACK": "_budget",
+    "arm_tokens": "_budget",
+    "flag_recall": "_budget",
+    "matched_baseline": "_budget",
+    "CalibrationOptions": "_calibration",
+    "calibration_tables": "_calibration",
+    "run_calibration": "_calibration",
+    "score_task": "_calibration",
+    "STUDIES": "_presets",
+    "oracle_stopped_accuracy": "_presets",
+    "run_study": "_presets",
+    "study_arms": "_presets",
+    "summary_json": "_presets",
+    "Reference": "_types",
+    "Study": "_types",
+    "StudyOptions": "_types",
+    "data_dir": "_types",
+    "default_data_dir": "_types",
+}
+"""Public name -> the module that defines it."""
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
