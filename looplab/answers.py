@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 CODE_FAMILIES = frozenset({"humaneval", "code"})
+"""Task families whose answer is a program (graded by hidden tests in the sandbox)."""
 
 _ANSWER_LINE = re.compile(
     r"\banswer\b\**\s*(?:is\b\s*:?|[:=])\s*\**\s*([^\n]+?)\s*$", re.IGNORECASE | re.MULTILINE
@@ -39,6 +40,7 @@ _TOOL_SPANS = re.compile(r"<(result|error)>.*?</\1>", re.DOTALL)
 
 
 def is_code_family(family: str) -> bool:
+    """Whether answers of ``family`` are programs rather than values."""
     return family in CODE_FAMILIES
 
 

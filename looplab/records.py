@@ -228,6 +228,7 @@ class Attempt(BaseModel):
 
 
 Verdict = Literal["correct", "incorrect", "unsure"]
+"""A critic's verdict on an answer."""
 
 
 class Critique(BaseModel):
@@ -361,6 +362,7 @@ class Trajectory(BaseModel):
 
     @property
     def usage(self) -> Usage:
+        """Every model call's usage in the loop, every role's."""
         total = Usage()
         for item in (*self.attempts, *self.critiques):
             total += item.usage

@@ -32,6 +32,7 @@ class Step(Generic[T]):
 
 
 Body = Generator[Step[Any], Any, R]
+"""A body: a generator function that yields Steps where it waits and returns its result."""
 
 
 def call(

@@ -110,6 +110,7 @@ class DecodeLoop:
 
     @property
     def done(self) -> bool:
+        """Whether the answer is finished (the model stopped, not at a tool call)."""
         return self.finish_reason is not None
 
     def stop_sequences(self) -> tuple[str, ...]:

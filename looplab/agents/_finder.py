@@ -36,6 +36,7 @@ from looplab.records import Critique, FinderStyle, TaskView, Usage
 __all__ = ["FINDER_STYLES", "MistakeFinder", "number_steps"]
 
 FINDER_STYLES: tuple[str, ...] = get_args(FinderStyle)
+"""The finder styles by name, in ``FinderStyle``'s order."""
 
 
 class _TraceAnswer(BaseModel):

@@ -6,7 +6,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, err, out, split_list
@@ -254,21 +253,28 @@ def compare(
 ) -> None:
     """Compare two runs task by task: McNemar's exact test and a paired bootstrap."""
     from looplab.metrics import compare_results
+    from looplab.report import Table, Text, print_blocks
     from looplab.runs import read_results
 
     c = compare_results(read_results(run_a), read_results(run_b))
-    out.print(f"A = {run_a}\nB = {run_b}\n{c.pairs} paired tasks", highlight=False)
-    table = Table()
-    table.add_column("")
-    table.add_column("A", justify="right")
-    table.add_column("B", justify="right")
-    table.add_row("accuracy", f"{c.accuracy_a:.1%}", f"{c.accuracy_b:.1%}")
-    table.add_row("tokens", f"{c.tokens_a:,}", f"{c.tokens_b:,}")
-    out.print(table)
-    out.print(
-        f"both right {c.both} · only A {c.only_a} · only B {c.only_b} · neither {c.neither}\n"
-        f"B − A = {c.difference} (paired bootstrap 95% CI) · McNemar exact p = {c.p_value:.4f}",
-        highlight=False,
+    rows = [
+        ["accuracy", f"{c.accuracy_a:.1%}", f"{c.accuracy_b:.1%}"],
+        ["tokens", f"{c.tokens_a:,}", f"{c.tokens_b:,}"],
+    ]
+    print_blocks(
+        [
+            Text([f"A = {run_a}", f"B = {run_b}", f"{c.pairs} paired tasks"]),
+            Table("", ["", "A", "B"], rows),
+            Text(
+                [
+                    f"both right {c.both} · only A {c.only_a} · only B {c.only_b} · "
+                    f"neither {c.neither}",
+                    f"B − A = {c.difference} (paired bootstrap 95% CI) · McNemar exact p = "
+                    f"{c.p_value:.4f}",
+                ]
+            ),
+        ],
+        out,
     )
 
 
@@ -280,36 +286,33 @@ app.add_typer(tasks_app, name="tasks")
 @cli_command
 def tasks_list() -> None:
     """List the task sets."""
+    from looplab.report import Table, print_blocks
     from looplab.tasks import TASK_SETS
 
-    table = Table(title="task sets")
-    table.add_column("spec")
-    table.add_column("what", overflow="fold")
-    for name, (about, _) in TASK_SETS.items():
-        table.add_row(name, about)
-    table.add_row("jsonl:PATH", "your own tasks, one JSON object per line (see README)")
-    table.add_row(
-        "parquet:PATH[:MAP]",
-        "the same fields as parquet columns; MAP renames them, e.g. prompt=question",
-    )
-    table.add_row(
-        "hf:PATH[#SPLIT][:MAP]",
-        "a saved Hugging Face datasets folder (or a file datasets reads), as parquet:",
-    )
-    table.add_row(
-        "gsm8k:PATH", "GSM8K (test.jsonl or its folder): word problems, reference from '#### N'"
-    )
-    table.add_row(
-        "bbmistake:PATH",
-        "BIG-Bench Mistake (one TASK.jsonl or the folder of five): traces with the labelled "
-        "first mistake, for --graph backtrack",
-    )
-    table.add_row(
-        "mistakes:SPEC",
-        "SPEC's tasks (default arithmetic:steps=3) with a mistake planted at a random step "
-        "of the worked solution; for --graph backtrack",
-    )
-    out.print(table)
+    rows = [[name, about] for name, (about, _) in TASK_SETS.items()]
+    rows += [
+        ["jsonl:PATH", "your own tasks, one JSON object per line (see README)"],
+        [
+            "parquet:PATH[:MAP]",
+            "the same fields as parquet columns; MAP renames them, e.g. prompt=question",
+        ],
+        [
+            "hf:PATH[#SPLIT][:MAP]",
+            "a saved Hugging Face datasets folder (or a file datasets reads), as parquet:",
+        ],
+        ["gsm8k:PATH", "GSM8K (test.jsonl or its folder): word problems, reference from '#### N'"],
+        [
+            "bbmistake:PATH",
+            "BIG-Bench Mistake (one TASK.jsonl or the folder of five): traces with the labelled "
+            "first mistake, for --graph backtrack",
+        ],
+        [
+            "mistakes:SPEC",
+            "SPEC's tasks (default arithmetic:steps=3) with a mistake planted at a random step "
+            "of the worked solution; for --graph backtrack",
+        ],
+    ]
+    print_blocks([Table("task sets", ["spec", "what"], rows)], out)
 
 
 @tasks_app.command("show")

@@ -6,7 +6,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, out
@@ -93,13 +92,10 @@ app.add_typer(graph_app, name="graph")
 def graph_list() -> None:
     """List the prebuilt graphs and the paper each follows."""
     from looplab.graphs import GRAPHS
+    from looplab.report import Table, print_blocks
 
-    table = Table(title="looplab graphs")
-    table.add_column("name")
-    table.add_column("what it is", overflow="fold")
-    for name, factory in GRAPHS.items():
-        table.add_row(name, (factory.__doc__ or "").strip().splitlines()[0])
-    out.print(table)
+    rows = [[name, (f.__doc__ or "").strip().splitlines()[0]] for name, f in GRAPHS.items()]
+    print_blocks([Table("looplab graphs", ["name", "what it is"], rows)], out)
 
 
 @graph_app.command("show")

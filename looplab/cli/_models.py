@@ -71,16 +71,15 @@ def ask(
 @cli_command
 def list_tools() -> None:
     """List the built-in tools and how the model calls them."""
+    from looplab.report import Table, print_blocks
     from looplab.tools import BUILTIN_TOOLS, TagSyntax
 
     syntax = TagSyntax()
-    table = Table(title="looplab tools")
-    for column in ("name", "call", "description"):
-        table.add_column(column, overflow="fold")
-    for name, factory in BUILTIN_TOOLS.items():
-        tool = factory()
-        table.add_row(name, syntax.render_call(name, "..."), tool.description)
-    out.print(table)
+    rows = [
+        [name, syntax.render_call(name, "..."), factory().description]
+        for name, factory in BUILTIN_TOOLS.items()
+    ]
+    print_blocks([Table("looplab tools", ["name", "call", "description"], rows)], out)
 
 
 @app.command("tool")

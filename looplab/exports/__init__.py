@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 EXPORT_KINDS: tuple[str, ...] = (*TRAINING_KINDS, "inspect")
+"""What ``looplab export --as`` can write: the training kinds and an inspect_ai log."""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class RunSource:
 
     @property
     def spec(self) -> str:
+        """The run's task-set spec, as its manifest gives it."""
         return self.manifest.config.get("tasks", "")
 
     def perturbations(self, trajectory: Trajectory) -> list[str]:

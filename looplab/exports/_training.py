@@ -43,6 +43,7 @@ from looplab.records import Attempt, TaskResult
 __all__ = ["ExportOptions", "TRAINING_KINDS", "TrainingData", "training_records"]
 
 TRAINING_KINDS: tuple[str, ...] = ("sft", "dpo", "critic", "repairs")
+"""The training-data kinds, in TRL's conversational columns."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
     "gpt-4.1": (2.00, 8.00),
     "llama.cpp:": (0.0, 0.0),  # the embedded model and any local GGUF
 }
+"""List prices per million (prompt, completion) tokens, by model-name prefix."""
 
 
 def loop_usage(state: LoopState) -> Usage:
@@ -158,6 +159,8 @@ class CostBudget:
     uses_oracle: bool = False
 
     def price(self, model: str) -> tuple[float, float]:
+        """The (prompt, completion) price per million tokens of ``model``: the longest matching
+        prefix."""
         for prefix, price in sorted(self.prices.items(), key=lambda kv: -len(kv[0])):
             name = model.split(":", 1)[1] if model.startswith("openai:") else model
             if name.startswith(prefix) or model.startswith(prefix):

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 GraphFactory = Callable[[LoopSetup], CompiledStateGraph]
+"""What builds a graph: a LoopSetup in, a compiled LangGraph graph out."""
 
 GRAPHS: dict[str, GraphFactory] = {
     "self_refine": self_refine,
@@ -125,6 +126,7 @@ def run_config(
 
 
 def trajectory_from_state(state: LoopState, *, task_id: str, graph: str) -> Trajectory:
+    """The Trajectory record of a loop's final state."""
     attempts = list(state.get("attempts", []))
     critiques = list(state.get("critiques", []))
     models: dict[str, str] = {}

@@ -13,6 +13,8 @@ __all__ = ["Comparison", "compare_results"]
 
 @dataclass(frozen=True)
 class Comparison:
+    """Two runs on the tasks both finished: accuracies, paired difference and McNemar's test."""
+
     pairs: int
     accuracy_a: float
     accuracy_b: float

@@ -56,6 +56,8 @@ CURVE_POINTS = 200
 
 @dataclass(frozen=True)
 class ReliabilityBin:
+    """One bin of a reliability diagram: mean confidence against accuracy, with its count."""
+
     low: float
     high: float
     answers: int

@@ -35,6 +35,7 @@ COLUMNS = [
 
 
 def attempt_rows(results: list[TaskResult]) -> list[dict[str, Any]]:
+    """One row per attempt (task, sample, iteration, answer, grade, critique, tokens)."""
     rows = []
     for r in results:
         t = r.trajectory
@@ -79,6 +80,7 @@ def load_run(run_dir: str | Path) -> Any:
 
 
 def write_csv(results: list[TaskResult], path: str | Path) -> Path:
+    """Write the run's attempt rows as CSV."""
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -85,6 +85,8 @@ def flip_counts(results: Sequence[TaskResult], iterations: int) -> list[Counter]
 
 @dataclass
 class CriticMetrics:
+    """How the critic did against ground truth: confusion, rates, calibration by source."""
+
     judged: int = 0
     unparsed: int = 0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -234,6 +236,8 @@ def pass_at_t(results: Sequence[TaskResult], budgets: Sequence[int]) -> list[flo
 
 @dataclass
 class RunMetrics:
+    """Every number of a run's report, each with its bootstrap interval where it has one."""
+
     tasks: int
     results: int
     errors: int

@@ -54,6 +54,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class IterationErrors:
+    """Errors at one iteration: wrong answers, and those introduced, removed, kept or changed."""
+
     iteration: int
     loops: int
     """Loops that made an attempt at this iteration."""
@@ -149,6 +151,7 @@ class FaultEvent:
 
 
 def fault_events(results: Sequence[TaskResult]) -> list[FaultEvent]:
+    """Each injected tool fault and what became of it (in the answer, flagged, repaired)."""
     events = []
     for r in results:
         t = r.trajectory
@@ -194,6 +197,9 @@ def _reached_final(r: TaskResult) -> bool | None:
 
 @dataclass
 class PropagationMetrics:
+    """What injected tool faults did: wrong answers with and without them, and their path to the
+    end."""
+
     faults_injected: int
     """Tool calls whose result was corrupted."""
     faults_by_mode: dict[str, int]
@@ -272,6 +278,8 @@ def propagation_metrics(results: Sequence[TaskResult]) -> PropagationMetrics | N
 
 @dataclass
 class MistakeMetrics:
+    """Mistake finding and backtracking against BIG-Bench Mistake's labelled steps."""
+
     traces: int
     with_mistake: int
     unparsed: int

@@ -85,6 +85,8 @@ def expected_cell(
 
 @dataclass(frozen=True)
 class GridCell:
+    """One (n_p, n_fr) cell of the self-repair grid: pass rate and tokens, with intervals."""
+
     n_p: int
     n_fr: int
     pass_rate: Estimate

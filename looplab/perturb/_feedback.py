@@ -62,6 +62,7 @@ class FeedbackSpec:
 
     @property
     def uses_truth(self) -> bool:
+        """Whether this feedback reads ground truth (oracle, biased): the run is marked."""
         return self.kind in ("oracle", "biased")
 
     def __str__(self) -> str:

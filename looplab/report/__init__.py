@@ -12,15 +12,15 @@ from __future__ import annotations
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {
+    "Block": "_blocks",
+    "Table": "_blocks",
+    "Text": "_blocks",
+    "number": "_blocks",
+    "pct": "_blocks",
     "blocks_html": "_html",
     "write_html": "_html",
-    "Block": "_model",
     "FLIP_NAMES": "_model",
     "Report": "_model",
-    "Table": "_model",
-    "Text": "_model",
-    "number": "_model",
-    "pct": "_model",
     "run_report": "_model",
     "write_plots": "_plots",
     "print_blocks": "_terminal",

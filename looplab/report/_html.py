@@ -20,7 +20,8 @@ from pathlib import Path
 
 from looplab.metrics import RunMetrics
 from looplab.records import Task, TaskResult, ToolCall
-from looplab.report._model import FLIP_NAMES, Block, Table, run_report
+from looplab.report._blocks import Block, Table
+from looplab.report._model import FLIP_NAMES, run_report
 
 __all__ = ["blocks_html", "write_html"]
 

@@ -9,40 +9,14 @@ appears in both places or in neither, written the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-from looplab.metrics import FLIPS, Estimate, RunMetrics
+from looplab.metrics import FLIPS, RunMetrics
+from looplab.report._blocks import Block, Table, Text, number, pct
 
-__all__ = ["FLIP_NAMES", "Block", "Report", "Table", "Text", "number", "pct", "run_report"]
+__all__ = ["FLIP_NAMES", "Report", "run_report"]
 
 FLIP_NAMES = {"cc": "right→right", "cw": "right→WRONG", "wc": "wrong→RIGHT", "ww": "wrong→wrong"}
 """A flip's key (first and final grade: c right, w wrong) -> how the report names it."""
-
-
-@dataclass
-class Table:
-    """A titled table of formatted cells: a report's section or a study's summary."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    note: str = ""
-    """A line shown under the table (what its columns mean)."""
-
-
-@dataclass
-class Text:
-    """Lines of prose; ``tone`` says how they are shown, ``title`` heads them."""
-
-    lines: list[str]
-    tone: Literal["plain", "alert", "warning", "note"] = "plain"
-    """alert: results are not what they seem (oracle, failures); warning: perturbed;
-    note: how to read what follows."""
-    title: str = ""
-
-
-Block = Table | Text
-"""One piece of a report."""
 
 
 @dataclass
@@ -51,22 +25,6 @@ class Report:
 
     summary: list[Block] = field(default_factory=list)
     sections: list[Block] = field(default_factory=list)
-
-
-def pct(estimate: Estimate | float | None) -> str:
-    """A share as a percentage, with its interval when it has one: ``41.0% [31.0%, 51.0%]``."""
-    if isinstance(estimate, float):
-        return f"{estimate:.1%}"
-    if estimate is None or estimate.value is None:
-        return "n/a"
-    if estimate.low is None or estimate.high is None:
-        return f"{estimate.value:.1%}"
-    return f"{estimate.value:.1%} [{estimate.low:.1%}, {estimate.high:.1%}]"
-
-
-def number(estimate: Estimate | None) -> str:
-    """A number that is not a share (AUROC, ECE, Brier), with its interval."""
-    return "n/a" if estimate is None else str(estimate)
 
 
 FLIP_KINDS_NOTE = (

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from looplab.metrics import RunMetrics
-from looplab.report._model import Block, Table, run_report
+from looplab.report._blocks import Block, Table
+
+if TYPE_CHECKING:
+    from looplab.metrics import RunMetrics
 
 __all__ = ["print_blocks", "print_report"]
 
@@ -47,6 +50,8 @@ def _looks_numeric(cell: str) -> bool:
 
 def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> None:
     """Print a run's report: every table and line of ``run_report``."""
+    from looplab.report._model import run_report
+
     console.rule(f"[bold]looplab report[/bold] {escape(title)}")
     report = run_report(metrics)
     print_blocks([*report.summary, *report.sections], console)

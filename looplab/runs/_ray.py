@@ -64,6 +64,8 @@ def _run_job(config_json: str, code: bool, job: Job) -> tuple[TaskResult, list[s
 
 
 class RayExecutor:
+    """Runs jobs as Ray tasks on a cluster, a TaskRunner per worker process, bounded in flight."""
+
     def __init__(self, config: EvalConfig, *, code: bool, address: str | None = None) -> None:
         self.ray = _import_ray()
         _check(config)
@@ -78,6 +80,7 @@ class RayExecutor:
         self.running: dict[Any, Job] = {}
 
     def results(self, jobs: list[Job]) -> Iterator[tuple[TaskResult, list[str]]]:
+        """Submit the jobs and yield each (result, recording lines) as it finishes."""
         ray = self.ray
         queue = iter(jobs)
 
@@ -105,6 +108,7 @@ class RayExecutor:
         self.running.clear()
 
     def abort(self) -> None:
+        """Cancel what is still running (on Ctrl-C)."""
         for ref in list(self.running):
             self.ray.cancel(ref, force=True)
         self.running.clear()

@@ -115,9 +115,17 @@ def run_eval(
 class Executor(Protocol):
     """Runs jobs and yields (result, recording lines) as each finishes, in any order."""
 
-    def results(self, jobs: list[Job]) -> Iterator[tuple[TaskResult, list[str]]]: ...
-    def close(self) -> None: ...
-    def abort(self) -> None: ...
+    def results(self, jobs: list[Job]) -> Iterator[tuple[TaskResult, list[str]]]:
+        """Run ``jobs``; yield each (result, recording lines) as it finishes, in any order."""
+        ...
+
+    def close(self) -> None:
+        """Release workers, clients and sandboxes."""
+        ...
+
+    def abort(self) -> None:
+        """Stop at once, dropping unfinished jobs (they run again on resume)."""
+        ...
 
 
 def _fork_parents(

@@ -33,11 +33,15 @@ from looplab.records import TaskResult
 __all__ = ["MANIFEST", "RESULTS", "Manifest", "RunStore", "read_results"]
 
 MANIFEST = "manifest.json"
+"""The run directory's manifest file."""
 RESULTS = "trajectories.jsonl"
+"""The run directory's results: one TaskResult per line, appended and fsynced."""
 _PACKAGES = ("looplab", "langgraph", "llama_cpp_python", "openai", "pydantic", "sympy", "docker")
 
 
 class Manifest(BaseModel):
+    """What a run was: its config, package versions, platform and git revision."""
+
     version: int = 1
     config: dict[str, Any]
     """Everything needed to run again: task spec, graph, models, iterations, seeds, ..."""
@@ -100,9 +104,11 @@ class RunStore:
 
     @property
     def results_path(self) -> Path:
+        """The results file's path."""
         return self.dir / RESULTS
 
     def create(self, config: dict[str, Any], task_count: int) -> Manifest:
+        """Start a new run directory: write the manifest (an existing run is an error)."""
         if (self.dir / MANIFEST).exists():
             raise EvalError(f"{self.dir} already holds a run: resume it with --resume {self.dir}")
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +126,7 @@ class RunStore:
         return manifest
 
     def manifest(self) -> Manifest:
+        """The run's manifest."""
         path = self.dir / MANIFEST
         if not path.is_file():
             raise EvalError(f"{self.dir} is not a run directory (no {MANIFEST})")

@@ -205,4 +205,5 @@ def _bytes(data: str | bytes) -> bytes:
 
 
 def new_run_id() -> str:
+    """A short random id naming one run's work directory."""
     return uuid.uuid4().hex[:12]

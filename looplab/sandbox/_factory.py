@@ -13,7 +13,9 @@ from looplab.sandbox._types import Limits, Sandbox
 __all__ = ["BACKENDS", "BackendName", "available_backends", "make_sandbox"]
 
 BackendName = Literal["auto", "docker", "bubblewrap", "process"]
+"""A sandbox backend's name (``auto`` picks the strongest available)."""
 BACKENDS: tuple[str, ...] = ("auto", "docker", "bubblewrap", "process")
+"""The backends' names, strongest isolation first after ``auto``."""
 
 
 def available_backends(image: str | None = None) -> dict[str, str | None]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["ExecResult", "Isolation", "Limits", "Sandbox"]
 
 Isolation = Literal["docker", "bubblewrap", "none"]
+"""How a program was isolated (``none``: the process backend, opt-in only)."""
 
 
 class Limits(BaseModel):

@@ -379,6 +379,8 @@ COMPUTE = Study(
     summarize=_compute_summary,
     plot=_compute_plot,
 )
+"""Methods at several compute levels on one token axis, each paired with the voting arm nearest in
+tokens."""
 
 FEEDBACK = Study(
     "feedback",
@@ -390,3 +392,5 @@ FEEDBACK = Study(
     summarize=_feedback_summary,
     plot=_feedback_plot,
 )
+"""One loop with feedback from itself, a critic model, a critic with the calculator, the calculator,
+visible tests or the oracle."""

@@ -56,6 +56,8 @@ SAMPLE_TEMPERATURE = 0.7
 
 @dataclass
 class CalibrationOptions:
+    """What the calibration study scores: model, tasks, samples, confidence sources."""
+
     model: str = "local"
     limit: int = 30
     """Tasks per family (arithmetic, and GSM8K when its data is there)."""

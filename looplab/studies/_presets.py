@@ -280,15 +280,18 @@ STUDIES: dict[str, Study] = {
     "compute": COMPUTE,
     "feedback": FEEDBACK,
 }
+"""The named studies (``looplab study NAME``)."""
 
 
 def study_arms(study: Study, options: StudyOptions) -> dict[str, EvalConfig]:
+    """The arms' configs, the study's default task limit filled in."""
     if options.limit is None:
         options.limit = study.default_limit
     return study.arms(options)
 
 
 def summary_json(study: Study, tables: list[Table], runs: dict[str, Any]) -> dict[str, Any]:
+    """study.json: the study's tables, references and the runs behind them."""
     return {
         "study": study.name,
         "paper": study.paper,

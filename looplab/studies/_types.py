@@ -32,6 +32,8 @@ class Reference:
 
 @dataclass
 class StudyOptions:
+    """What a study is run with: models, limits, data folder and each study's knobs."""
+
     model: str = "local"
     critic_model: str | None = None
     limit: int | None = None
@@ -55,6 +57,9 @@ class StudyOptions:
 
 @dataclass(frozen=True)
 class Study:
+    """A study: its arms (ordinary runs), how they are summarized and plotted, and the paper it
+    follows."""
+
     name: str
     paper: str
     about: str
@@ -67,6 +72,7 @@ class Study:
 
 
 def data_dir(options: StudyOptions, sub: str) -> Path:
+    """The data set folder ``sub`` under the study's data folder; a clear error when missing."""
     path = options.data / sub
     if not path.exists():
         raise EvalError(

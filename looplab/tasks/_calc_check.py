@@ -28,6 +28,8 @@ _ANNOTATION = re.compile(r"<<([^<>]*?)=([^<>=]*)>>")
 
 @dataclass(frozen=True)
 class Annotation:
+    """One of GSM8K's <<EXPR=RESULT>> annotations and where it was found."""
+
     task_id: str
     expression: str
     annotated: str
@@ -73,6 +75,8 @@ def _rounded(value: Fraction, decimals: int) -> Decimal:
 
 @dataclass
 class CalcCheck:
+    """The calculator against GSM8K's annotations: agreements, disagreements, refusals."""
+
     total: int
     agreed: int
     disagreements: list[tuple[Annotation, str]]

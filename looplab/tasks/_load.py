@@ -32,6 +32,7 @@ TASK_SETS: dict[str, tuple[str, Callable[..., list[Task]]]] = {
         humaneval_tasks,
     ),
 }
+"""Task-set prefixes -> (what they hold, their loader)."""
 
 
 _DATASETS: dict[str, Callable[[str], list[Task]]] = {

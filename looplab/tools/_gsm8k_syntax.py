@@ -82,6 +82,7 @@ SYNTAXES: dict[ToolSyntaxName, ToolSyntax] = {"tags": TagSyntax(), "gsm8k": Gsm8
 
 
 def make_syntax(name: str) -> ToolSyntax:
+    """The built-in tool syntax called ``name`` (a clear error for any other)."""
     if name not in SYNTAXES:
         raise ConfigError(f"unknown tool syntax {name!r}: use {' or '.join(SYNTAXES)}")
     return SYNTAXES[name]

@@ -41,6 +41,7 @@ BOILERPLATE_SELECTORS = (
     "[id*=popup]",
     "[class*=popup]",
 )
+"""Elements dropped before a page becomes text: scripts, styles, navigation, ads."""
 
 
 def html_to_text(html: str) -> tuple[str, str]:

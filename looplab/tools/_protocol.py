@@ -29,6 +29,7 @@ class ToolResult:
 
     @classmethod
     def failure(cls, error: str, elapsed_s: float = 0.0) -> ToolResult:
+        """A failed call's result: the error the model will read."""
         return cls(ok=False, error=error, elapsed_s=elapsed_s)
 
 
@@ -105,6 +106,7 @@ class ToolRegistry:
             self.add(tool)
 
     def add(self, tool: Tool) -> None:
+        """Add a tool (its name must be new)."""
         if not tool.name.isidentifier():
             raise ConfigError(f"tool name {tool.name!r} must be an identifier (it becomes a tag)")
         if tool.name in self._tools:
@@ -112,6 +114,7 @@ class ToolRegistry:
         self._tools[tool.name] = tool
 
     def get(self, name: str) -> Tool | None:
+        """The tool called ``name``, or None."""
         return self._tools.get(name)
 
     def __getitem__(self, name: str) -> Tool:
@@ -121,6 +124,7 @@ class ToolRegistry:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The tools' names, in the order they were added."""
         return tuple(self._tools)
 
     def __iter__(self) -> Iterator[Tool]:
