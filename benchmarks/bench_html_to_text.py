@@ -118,7 +118,7 @@ def candidates() -> dict[str, Callable[[str], str]]:
     except ImportError:
         pass
     try:
-        from looplab.tools._html import html_to_text
+        from looplab.tools import html_to_text
 
         found["looplab (lexbor-pruned inscriptis)"] = lambda html: "\n".join(html_to_text(html))
     except ImportError:

@@ -21,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from looplab.runs import EvalConfig, read_results, run_eval
-from looplab.tasks import load_tasks
-from looplab.tasks._calc_check import check_calculator
+from looplab.tasks import check_calculator, load_tasks
 from tests.helpers.delay_server import DelayServer
 
 

@@ -13,8 +13,7 @@ from looplab.agents import Generator
 from looplab.graphs import LoopSetup, arun_loop, run_loop, self_refine
 from looplab.llm import Completion, CompletionOptions, Message, OpenAIModel
 from looplab.records import Task, Usage
-from looplab.runs import EvalConfig, read_results, run_eval
-from looplab.runs._store import _tagged
+from looplab.runs import EvalConfig, read_results, run_eval, tagged_line
 from looplab.steps import Step, adrive, drive
 from tests.helpers.delay_server import DelayServer
 
@@ -142,8 +141,8 @@ def test_the_concurrency_bound_holds_across_worker_processes(tmp_path, workers):
 def test_the_task_tag_is_spliced_into_a_recorded_line_as_a_merge_would():
     line = json.dumps({"key": "k", "model": "m", "completion": {"text": "a}"}}) + "\n"
     tag = json.dumps(["task-1", 0])
-    assert json.loads(_tagged(line, tag)) == {**json.loads(line), "task": ["task-1", 0]}
-    retagged = json.loads(_tagged(json.dumps({"task": ["old", 1], "k": 1}), tag))
+    assert json.loads(tagged_line(line, tag)) == {**json.loads(line), "task": ["task-1", 0]}
+    retagged = json.loads(tagged_line(json.dumps({"task": ["old", 1], "k": 1}), tag))
     assert retagged == {"task": ["task-1", 0], "k": 1}
     with pytest.raises(ValueError):
-        _tagged("[1, 2]\n", tag)
+        tagged_line("[1, 2]\n", tag)

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from looplab.tools import Browser
-from looplab.tools._browser import check_address, embedded_ipv4
+from looplab.tools import Browser, check_address, embedded_ipv4
 from tests.helpers.web_server import WebServer
 
 
@@ -140,10 +139,10 @@ def ssrf_urls(port: int) -> list[str]:
 
 def fake_resolver(host: str, port: int) -> list[str]:
     """System resolution, plus two names a hostile DNS could serve."""
-    from looplab.tools._browser import _system_resolver
+    from looplab.tools import system_resolver
 
     fake = {"internal.test": ["10.1.2.3"], "mixed.test": ["93.184.215.14", "192.168.0.7"]}
-    return fake.get(host.lower()) or _system_resolver(host, port)
+    return fake.get(host.lower()) or system_resolver(host, port)
 
 
 def test_ssrf_suite_is_refused_without_an_allow_list(other_server):

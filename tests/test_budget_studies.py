@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from looplab.runs import read_results
-from looplab.studies._budget import arm_tokens, matched_baseline
-from looplab.studies._presets import STUDIES, StudyOptions, run_study
+from looplab.studies import STUDIES, StudyOptions, arm_tokens, matched_baseline, run_study
 from tests.helpers.delay_server import DelayServer
 
 
@@ -127,7 +126,7 @@ def test_both_studies_on_the_embedded_model(tmp_path):
 
 def test_flag_recall_counts_wrong_attempts_any_checker_called_incorrect():
     from looplab.records import Attempt, Critique, TaskResult, Trajectory
-    from looplab.studies._budget import flag_recall
+    from looplab.studies import flag_recall
 
     def result(grades, verdicts, source="tool"):
         attempts = [Attempt(iteration=i, text="") for i in range(len(grades))]

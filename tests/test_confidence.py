@@ -9,19 +9,9 @@ import random
 
 import pytest
 
-from looplab.agents._confidence import (
-    P_TRUE_PREFIX,
-    agreement,
-    answer_logprob,
-    p_true_from,
-    p_true_messages,
-)
+from looplab.agents import P_TRUE_PREFIX, agreement, answer_logprob, p_true_from, p_true_messages
 from looplab.llm import Completion, TokenLogprob
-from looplab.metrics._confidence import (
-    confidence_metrics,
-    reliability_bins,
-    risk_coverage,
-)
+from looplab.metrics import confidence_metrics, reliability_bins, risk_coverage
 from looplab.records import Usage
 
 
@@ -179,7 +169,7 @@ def test_no_scored_answers_gives_no_numbers():
 
 @pytest.mark.slow
 def test_calibration_study_scores_resumes_and_never_doubles(embedded_model, tmp_path):
-    from looplab.studies._calibration import (
+    from looplab.studies import (
         RECORDS,
         CalibrationOptions,
         calibration_tables,
@@ -249,7 +239,7 @@ def test_confidence_above_stops_on_the_probability_of_being_right():
 def test_calibration_scores_tasks_concurrently_with_the_same_records(tmp_path):
     """Against a server, tasks are scored several at once; the records, put back in the
     tasks' order, are those of scoring one task at a time."""
-    from looplab.studies._calibration import CalibrationOptions, calibration_tables, run_calibration
+    from looplab.studies import CalibrationOptions, calibration_tables, run_calibration
     from tests.helpers.delay_server import DelayServer
 
     server = DelayServer(delay_s=0.05)

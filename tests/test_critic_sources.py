@@ -8,8 +8,7 @@ import math
 
 import pytest
 
-from looplab.agents import Critic
-from looplab.agents._critic import SAMPLE_TEMPERATURE
+from looplab.agents import SAMPLE_TEMPERATURE, Critic
 from looplab.llm import Completion, CompletionOptions, TokenLogprob
 from looplab.metrics import compute_metrics
 from looplab.prompts import solve_messages

@@ -11,11 +11,16 @@ import pytest
 from looplab.agents import Generator
 from looplab.answers import extract_answer
 from looplab.errors import EvalError
-from looplab.metrics._self_repair import PoolProgram, expected_cell
+from looplab.metrics import PoolProgram, expected_cell
 from looplab.records import Task
-from looplab.tasks import Grader, load_tasks
-from looplab.tasks._calc_check import _agrees, annotations, check_calculator
-from looplab.tasks._datasets import gsm8k_reference
+from looplab.tasks import (
+    Grader,
+    agrees_with_annotation,
+    annotations,
+    check_calculator,
+    gsm8k_reference,
+    load_tasks,
+)
 from looplab.tools import Calculator, Gsm8kSyntax, ToolRegistry, tool_system_prompt
 from tests.helpers.data import data_dir
 from tests.helpers.scripted import ScriptedModel
@@ -88,9 +93,14 @@ def test_the_calculator_agrees_with_every_gsm8k_annotation(gsm8k):
 
 
 def test_annotation_agreement_allows_the_annotators_rounding_only():
-    assert _agrees("10/3", "3.33")[0] and _agrees("3.3333333333", "3.33")[0]
-    assert not _agrees("25", "24")[0] and not _agrees("3.34", "3.33")[0]
-    assert "not a number" in _agrees("x = y", "3")[1]
+    assert (
+        agrees_with_annotation("10/3", "3.33")[0]
+        and agrees_with_annotation("3.3333333333", "3.33")[0]
+    )
+    assert (
+        not agrees_with_annotation("25", "24")[0] and not agrees_with_annotation("3.34", "3.33")[0]
+    )
+    assert "not a number" in agrees_with_annotation("x = y", "3")[1]
 
 
 def test_gsm8k_syntax_runs_the_calculator_and_replaces_the_models_guess():
@@ -211,7 +221,7 @@ def test_cells_the_pool_cannot_support_are_left_out():
 
 
 def test_pool_from_results_reads_programs_and_repairs():
-    from looplab.metrics._self_repair import pools
+    from looplab.metrics import pools
     from looplab.records import Attempt, Critique, TaskResult, Trajectory, Usage
 
     def attempt(i, tokens):

@@ -258,7 +258,7 @@ def test_worker_processes_give_the_same_results_and_recording(tmp_path, server):
 
 
 def test_default_workers_use_every_core_only_for_server_models():
-    from looplab.runs._workers import default_workers
+    from looplab.runs import default_workers
 
     assert default_workers(["openai:m@http://h/v1"], 8) == 8
     assert default_workers(["replay:runs/x"], 2) == 2

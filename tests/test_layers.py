@@ -197,7 +197,7 @@ def _public_definitions(module: str, tree: ast.Module) -> list[str]:
 
 PROGRAMS = {
     "looplab.sandbox.runner_program",
-    "looplab.sandbox._harness",
+    "looplab.sandbox.harness_program",
     "looplab.tools._calc_worker",
 }
 """Programs run in another process (the sandbox, the calculator's worker): not an API."""
@@ -265,3 +265,20 @@ def test_no_two_modules_import_each_other() -> None:
 
 def test_every_public_name_has_a_docstring() -> None:
     assert undocumented() == []
+
+
+def test_tests_and_benchmarks_use_public_names_only() -> None:
+    """What a test or a benchmark imports is what a user can import."""
+    root = PACKAGE.parent
+    wrong = []
+    for path in sorted([*root.glob("tests/**/*.py"), *root.glob("benchmarks/**/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                "looplab"
+            ):
+                continue
+            private_module = any(part.startswith("_") for part in node.module.split("."))
+            private_names = [a.name for a in node.names if a.name.startswith("_")]
+            if private_module or private_names:
+                wrong.append(f"{path.relative_to(root)}:{node.lineno} {node.module}")
+    assert wrong == []

@@ -15,8 +15,15 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from looplab.metrics import bootstrap, compute_metrics, mcnemar_exact, paired_bootstrap
-from looplab.metrics._stats import TaskIndex, bootstrap_sums, ratio
+from looplab.metrics import (
+    TaskIndex,
+    bootstrap,
+    bootstrap_sums,
+    compute_metrics,
+    mcnemar_exact,
+    paired_bootstrap,
+    ratio,
+)
 from looplab.records import Attempt, Critique, TaskResult, ToolCall, Trajectory
 
 MONTE_CARLO = 0.03

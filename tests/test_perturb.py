@@ -8,8 +8,7 @@ import random
 
 import pytest
 
-from looplab.agents import Critic, Generator, MistakeFinder
-from looplab.agents._decode import CONTINUE_REQUEST
+from looplab.agents import CONTINUE_REQUEST, Critic, Generator, MistakeFinder
 from looplab.errors import ConfigError
 from looplab.graphs import LoopSetup, MaxIterations, Truth, backtrack, critic_loop, run_loop
 from looplab.perturb import (

@@ -19,13 +19,13 @@ import pytest
 
 from looplab.errors import SandboxError
 from looplab.sandbox import (
+    SPAWNER_SOURCE,
     BubblewrapSandbox,
     DockerSandbox,
     Limits,
     available_backends,
     check_program,
 )
-from looplab.sandbox._spawner import SPAWNER_SOURCE
 from tests.helpers.web_server import WebServer
 
 REPO = Path(__file__).resolve().parent.parent

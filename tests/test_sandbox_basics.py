@@ -110,7 +110,7 @@ def test_python_tool_without_any_sandbox_is_an_error_result():
 
 
 def test_the_graders_value_form_round_trips_plain_values_and_refuses_anything_else():
-    from looplab.sandbox._harness import decode, encode
+    from looplab.sandbox.harness_program import decode, encode
 
     values = [
         None, True, False, 0, -(10**5000), 2.5, float("inf"), -0.0, 1 - 2j, "é\ud800", b"\x00",

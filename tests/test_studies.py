@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from looplab.records import Attempt, TaskResult, Trajectory
-from looplab.studies._presets import oracle_stopped_accuracy
+from looplab.studies import oracle_stopped_accuracy
 from tests.helpers.data import data_dir
 from tests.test_eval_e2e import need_sandbox
 

@@ -3,14 +3,37 @@ Critic (a structured verdict, optionally after verifying with tools) and the Mis
 (the first wrong step of a chain of thought), and the StepChecker (the calculator
 recomputing an answer's arithmetic steps: feedback from a tool)."""
 
-from looplab.agents._confidence import answer_logprob
-from looplab.agents._critic import CRITIC_CONFIDENCE, Critic, CriticVerdict
-from looplab.agents._decode import DecodeLoop, OnToolCall, PendingCall, trim_output
+from looplab.agents._confidence import (
+    CONFIDENCE_SOURCES,
+    P_TRUE_PREFIX,
+    agreement,
+    answer_logprob,
+    p_true,
+    p_true_from,
+    p_true_messages,
+)
+from looplab.agents._critic import CRITIC_CONFIDENCE, SAMPLE_TEMPERATURE, Critic, CriticVerdict
+from looplab.agents._decode import (
+    CONTINUE_REQUEST,
+    DecodeLoop,
+    OnToolCall,
+    PendingCall,
+    trim_output,
+)
 from looplab.agents._finder import FINDER_STYLES, MistakeFinder, number_steps
 from looplab.agents._generator import Generator
 from looplab.agents._step_checker import StepChecker, arithmetic_steps
 
 __all__ = [
+    # confidence sources
+    "CONFIDENCE_SOURCES",
+    "P_TRUE_PREFIX",
+    "agreement",
+    "p_true",
+    "p_true_from",
+    "p_true_messages",
+    "SAMPLE_TEMPERATURE",
+    "CONTINUE_REQUEST",
     "FINDER_STYLES",
     "CRITIC_CONFIDENCE",
     "Critic",

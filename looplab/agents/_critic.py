@@ -43,7 +43,7 @@ from looplab.records import (
 from looplab.steps import Body, adrive, call, drive
 from looplab.tools import Tool, ToolRegistry, example_turns, tool_system_prompt
 
-__all__ = ["CRITIC_CONFIDENCE", "Critic", "CriticConfidence", "CriticVerdict"]
+__all__ = ["CRITIC_CONFIDENCE", "SAMPLE_TEMPERATURE", "Critic", "CriticVerdict"]
 
 CRITIC_CONFIDENCE: tuple[str, ...] = get_args(CriticConfidence)
 """Where a critic's confidence can come from: what it writes; P(True), alone or with

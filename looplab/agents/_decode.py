@@ -32,7 +32,7 @@ from looplab.llm import MAX_STOP_SEQUENCES, Completion, CompletionOptions, Messa
 from looplab.records import Generation, ToolCall, ToolCallProblem, Usage
 from looplab.tools import ToolResult, ToolSyntax, strip_fences
 
-__all__ = ["DecodeLoop", "OnToolCall", "PendingCall", "trim_output"]
+__all__ = ["CONTINUE_REQUEST", "DecodeLoop", "OnToolCall", "PendingCall", "trim_output"]
 
 CONTINUE_REQUEST = "Continue your answer exactly where it stops."
 """New-turn mode only: how a backend without continuation is asked to go on from a prefix."""

@@ -126,11 +126,11 @@ def _calibration(
     from looplab.report import Table, Text, print_blocks
     from looplab.studies import (
         CalibrationOptions,
+        calibration_summary,
         calibration_tables,
         default_data_dir,
         run_calibration,
-        summary,
-        write_figure,
+        write_calibration_figure,
     )
 
     folder = Path(data) if data else default_data_dir()
@@ -152,8 +152,10 @@ def _calibration(
 
         records, root = run_calibration(options, target, on_task=step)
     rows = calibration_tables(records, options.sources)
-    figure = write_figure(records, root, options.sources)
-    (root / "study.json").write_text(json.dumps(summary(records, rows), indent=2), "utf-8")
+    figure = write_calibration_figure(records, root, options.sources)
+    (root / "study.json").write_text(
+        json.dumps(calibration_summary(records, rows), indent=2), "utf-8"
+    )
     out.rule("[bold]calibration[/bold] · Kadavath et al. 2022")
     tables = []
     for family in dict.fromkeys(row.family for row in rows):

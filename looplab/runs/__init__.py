@@ -29,6 +29,7 @@ _EXPORTS = {
     "RESULTS": "_store",
     "RunStore": "_store",
     "read_results": "_store",
+    "tagged_line": "_store",
     "Job": "_task_runner",
     "TaskRunner": "_task_runner",
     "task_seed": "_task_runner",

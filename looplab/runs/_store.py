@@ -30,7 +30,7 @@ from looplab.errors import EvalError
 from looplab.llm import RECORDING_FILE
 from looplab.records import TaskResult
 
-__all__ = ["MANIFEST", "RESULTS", "Manifest", "RunStore", "read_results"]
+__all__ = ["MANIFEST", "RESULTS", "Manifest", "RunStore", "read_results", "tagged_line"]
 
 MANIFEST = "manifest.json"
 """The run directory's manifest file."""
@@ -181,7 +181,7 @@ class RunStore:
             if completions:
                 tag = json.dumps([result.task_id, result.sample], ensure_ascii=False)
                 recording = self._appending(RECORDING_FILE)
-                recording.write("".join(_tagged(c, tag) for c in completions))
+                recording.write("".join(tagged_line(c, tag) for c in completions))
                 recording.flush()
             results = self._appending(RESULTS)
             results.write(line)
@@ -202,7 +202,7 @@ class RunStore:
             self._files.clear()
 
 
-def _tagged(line: str, tag: str) -> str:
+def tagged_line(line: str, tag: str) -> str:
     """A recorded completion (one JSON object) with ``"task": tag`` added, spliced in as
     text: parsing and re-encoding every request took a fifth of the driver's CPU (py-spy).
     A key already there is overridden, as a later duplicate key is when read."""

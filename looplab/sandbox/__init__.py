@@ -23,6 +23,7 @@ from looplab.sandbox._grading import (
 )
 from looplab.sandbox._image import build_image
 from looplab.sandbox._process import ProcessSandbox
+from looplab.sandbox._spawner import SPAWNER_SOURCE
 from looplab.sandbox._types import ExecResult, Isolation, Limits, Sandbox
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Sandbox",
     # backends
     "BubblewrapSandbox",
+    "SPAWNER_SOURCE",
     "DockerSandbox",
     "ProcessSandbox",
     "BACKENDS",

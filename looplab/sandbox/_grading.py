@@ -1,6 +1,6 @@
 """Grading a program against test code, HumanEval's way: ``check(candidate)``.
 
-The tests run in a harness process of their own (``looplab.sandbox._harness``)
+The tests run in a harness process of their own (``looplab.sandbox.harness_program``)
 and call the program, which runs in another process, through a proxy that
 passes only plain values. Passing needs the harness's exit status 0 *and*
 its marker, printed after ``check`` returns, with a nonce the program never
@@ -35,7 +35,7 @@ class CheckResult:
 
 @cache
 def _harness_source() -> str:
-    return Path(__file__).with_name("_harness.py").read_text(encoding="utf-8")
+    return Path(__file__).with_name("harness_program.py").read_text(encoding="utf-8")
 
 
 def _job(program: str, test: str, entry_point: str, context: str) -> tuple[dict, bytes, str]:

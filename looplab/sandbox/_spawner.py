@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from looplab.errors import SandboxError
 
-__all__ = ["Spawner"]
+__all__ = ["SPAWNER_SOURCE", "Spawner"]
 
 SPAWNER_SOURCE = r"""
 import marshal, os, resource, signal, socket, sys
@@ -74,6 +74,8 @@ while True:
         socket.send_fds(channel, [marshal.dumps(pid)], [pidfd])
         os.close(pidfd)
 """
+"""The spawner's program (``python3 -I -S -c SPAWNER_SOURCE FD``): stdlib only, and it
+never runs model-written code; its processes' command lines show it whole."""
 
 
 class Spawner:

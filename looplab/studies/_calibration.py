@@ -48,10 +48,20 @@ from looplab.records import Task
 from looplab.steps import drive
 from looplab.tasks import Grader, arithmetic_tasks, numbers_equal, parse_number
 
-__all__ = ["CalibrationOptions", "calibration_tables", "run_calibration", "score_task"]
+__all__ = [
+    "RECORDS",
+    "CalibrationOptions",
+    "calibration_summary",
+    "calibration_tables",
+    "run_calibration",
+    "score_task",
+    "study_tasks",
+    "write_calibration_figure",
+]
 
 RECORDS = "records.jsonl"
-SAMPLE_TEMPERATURE = 0.7
+"""The study's records: one JSON line per scored task, fsynced (a torn last line is cut)."""
+_SAMPLE_TEMPERATURE = 0.7
 
 
 @dataclass
@@ -107,7 +117,7 @@ def score_task(model: ChatModel, task: Task, options: CalibrationOptions) -> dic
         for i in range(options.samples):
             sample_options = CompletionOptions(
                 max_tokens=options.max_tokens,
-                temperature=SAMPLE_TEMPERATURE,
+                temperature=_SAMPLE_TEMPERATURE,
                 seed=options.seed * 1000 + i,
             )
             samples.append(model.complete(messages, sample_options))
@@ -245,7 +255,9 @@ def calibration_tables(
     return rows
 
 
-def write_figure(records: list[dict[str, Any]], root: Path, sources=CONFIDENCE_SOURCES) -> Path:
+def write_calibration_figure(
+    records: list[dict[str, Any]], root: Path, sources=CONFIDENCE_SOURCES
+) -> Path:
     """Reliability diagram and risk-coverage curves of every source, over all tasks."""
     import matplotlib
 
@@ -278,7 +290,9 @@ def write_figure(records: list[dict[str, Any]], root: Path, sources=CONFIDENCE_S
     return path
 
 
-def summary(records: list[dict[str, Any]], rows: list[SourceRow]) -> dict[str, Any]:
+def calibration_summary(records: list[dict[str, Any]], rows: list[SourceRow]) -> dict[str, Any]:
+    """study.json: every source's metrics with their intervals, per family."""
+
     def estimate(e) -> dict[str, Any]:
         return {"value": e.value, "low": e.low, "high": e.high}
 

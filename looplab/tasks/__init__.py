@@ -15,6 +15,7 @@ from looplab._lazy import lazy_exports
 _EXPORTS = {
     "Annotation": "_calc_check",
     "CalcCheck": "_calc_check",
+    "agrees_with_annotation": "_calc_check",
     "annotations": "_calc_check",
     "check_calculator": "_calc_check",
     "check_tasks": "_check",

@@ -21,7 +21,7 @@ from looplab.records import Task
 from looplab.tasks._checkers import numbers_equal, parse_number
 from looplab.tools import Calculator
 
-__all__ = ["Annotation", "CalcCheck", "annotations", "check_calculator"]
+__all__ = ["Annotation", "CalcCheck", "agrees_with_annotation", "annotations", "check_calculator"]
 
 _ANNOTATION = re.compile(r"<<([^<>]*?)=([^<>=]*)>>")
 
@@ -44,7 +44,9 @@ def annotations(tasks: list[Task]) -> list[Annotation]:
     ]
 
 
-def _agrees(output: str, annotated: str) -> tuple[bool, str]:
+def agrees_with_annotation(output: str, annotated: str) -> tuple[bool, str]:
+    """Whether the calculator's ``output`` agrees with GSM8K's ``annotated`` result (to its
+    rounding), and why not."""
     got, want = parse_number(output), parse_number(annotated)
     if want is None:
         return output.strip() == annotated.strip(), "the annotation is not a number"
@@ -97,7 +99,7 @@ def check_calculator(tasks: list[Task], calculator: Calculator | None = None) ->
         if not result.ok:
             disagreements.append((item, f"calculator error: {result.error}"))
             continue
-        ok, reason = _agrees(result.output, item.annotated)
+        ok, reason = agrees_with_annotation(result.output, item.annotated)
         if not ok:
             disagreements.append((item, reason))
     return CalcCheck(

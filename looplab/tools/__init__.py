@@ -17,6 +17,9 @@ from looplab.tools._syntax import CallMatch, TagSyntax, ToolSyntax, strip_fences
 _LAZY = {
     "Browser": "_browser",
     "check_address": "_browser",
+    "embedded_ipv4": "_browser",
+    "system_resolver": "_browser",
+    "html_to_text": "_html",
     "Calculator": "_calculator",
     "PythonTool": "_python",
 }
@@ -47,6 +50,9 @@ __all__ = [
     "Calculator",
     "PythonTool",
     "check_address",
+    "embedded_ipv4",
+    "system_resolver",
+    "html_to_text",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

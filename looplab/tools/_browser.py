@@ -39,7 +39,7 @@ from looplab.errors import ToolError
 from looplab.tools._html import html_to_text
 from looplab.tools._protocol import TextTool, ToolExample
 
-__all__ = ["Browser", "check_address", "embedded_ipv4"]
+__all__ = ["Browser", "check_address", "embedded_ipv4", "system_resolver"]
 
 Resolver = Callable[[str, int], list[str]]
 """Host and port -> the IP addresses it resolves to."""
@@ -48,7 +48,8 @@ _TEXT_TYPES = ("text/", "application/xhtml+xml", "application/xml", "application
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _system_resolver(host: str, port: int) -> list[str]:
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the system's resolver gives ``host`` (the browser's default resolver)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -184,7 +185,7 @@ class Browser(TextTool):
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.total_timeout_s = total_timeout_s
-        self.resolve = resolver or _system_resolver
+        self.resolve = resolver or system_resolver
         timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self._client = httpx.Client(
             timeout=timeout,
