@@ -282,3 +282,17 @@ def test_tests_and_benchmarks_use_public_names_only() -> None:
             if private_module or private_names:
                 wrong.append(f"{path.relative_to(root)}:{node.lineno} {node.module}")
     assert wrong == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _is_package(m)))
+def test_every_exported_name_resolves(module: str) -> None:
+    """A package's ``__all__`` is what it gives: each name there is the object its module
+    defines (a lazy name shadowed by the package's own globals would hide it)."""
+    import __future__
+
+    import importlib
+
+    package = importlib.import_module(module)
+    for name in getattr(package, "__all__", []):
+        value = getattr(package, name)
+        assert not isinstance(value, __future__._Feature), f"{module}.{name}"

@@ -14,8 +14,6 @@ for the runner's imports (LangGraph, the model SDKs), nor ``looplab eval``
 for the report's (matplotlib).
 """
 
-from __future__ import annotations
-
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {

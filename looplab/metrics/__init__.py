@@ -8,8 +8,6 @@ tokens, propagation), every interval from one shared bootstrap;
 Names are imported on first use (PEP 562).
 """
 
-from __future__ import annotations
-
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {

@@ -7,8 +7,6 @@ prints the tables.
 Names are imported on first use (PEP 562).
 """
 
-from __future__ import annotations
-
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {

@@ -8,8 +8,6 @@ its ``TaskResult``s back; ``build_setup(LoopConfig(...))`` builds one loop.
 Names are imported on first use (PEP 562).
 """
 
-from __future__ import annotations
-
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {

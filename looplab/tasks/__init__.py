@@ -8,8 +8,6 @@ Mistake, HumanEval, JSONL and tables), the graders that check answers, and
 Names are imported on first use (PEP 562).
 """
 
-from __future__ import annotations
-
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {
