@@ -48,7 +48,7 @@ def backtrack(setup: LoopSetup) -> CompiledStateGraph:
     if setup.locate == "found" and setup.critic is None:
         raise ValueError("backtrack with locate='found' needs setup.critic (its model finds)")
     finder = (
-        MistakeFinder(setup.critic.model, style=setup.finder_style)  # type: ignore[arg-type]
+        MistakeFinder(setup.critic.model, style=setup.finder_style)
         if setup.critic is not None
         else None
     )

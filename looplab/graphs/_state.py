@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypedDict
 
 from looplab.perturb import FeedbackSpec
-from looplab.records import Attempt, Critique, Locate, TaskView, Vote
+from looplab.records import Attempt, Critique, FinderStyle, Locate, TaskView, Vote
 
 if TYPE_CHECKING:
     from looplab.agents import Critic, Generator
@@ -84,7 +84,7 @@ class LoopSetup:
     locate: Locate = "found"
     """``backtrack``: whose mistake location to restart from -- the critic's, the task's
     labelled one (ground truth: marked oracle), or a random step (the paper's control)."""
-    finder_style: str = "trace"
+    finder_style: FinderStyle = "trace"
     """``backtrack``: how the critic's model looks for the mistake (trace, step, cot-step)."""
 
 
