@@ -8,6 +8,7 @@ Every import counts, including those inside functions and under
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -203,7 +204,8 @@ PROGRAMS = {
 """Programs run in another process (the sandbox, the calculator's worker): not an API."""
 
 
-def _protocol_methods() -> set[str]:
+@cache
+def _protocol_methods() -> frozenset[str]:
     """Methods documented on a protocol or abstract base: an implementation inherits the
     docstring (as ``inspect.getdoc`` does for subclasses)."""
     found = set()
@@ -219,7 +221,7 @@ def _protocol_methods() -> set[str]:
                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                     and ast.get_docstring(node)
                 }
-    return found
+    return frozenset(found)
 
 
 def _undocumented_methods(module: str, cls: ast.ClassDef) -> list[str]:

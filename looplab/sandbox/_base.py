@@ -26,6 +26,7 @@ from looplab.sandbox._types import ExecResult, Isolation, Limits
 __all__ = [
     "OUTER_GRACE_S",
     "RunnerSandbox",
+    "answer_record",
     "SandboxBase",
     "encode",
     "new_run_id",
@@ -166,20 +167,29 @@ class RunnerSandbox(SandboxBase):
         return self._parse(answer, request["tag"])
 
     def _parse(self, answer: bytes, tag: str) -> ExecResult:
-        return parse_answer(answer, tag, self.isolation)[0]
+        return parse_answer(answer, tag, self.isolation)
 
 
-def parse_answer(answer: bytes, tag: str, isolation: Isolation) -> tuple[ExecResult, bool]:
-    """The runner's result in its output and whether it left the sandbox healthy (nothing
-    left running or behind): the JSON line after the last ``tag``. Whatever else is there
-    (a line a program forged through /proc/PPID/fd/1, or a half line meant to corrupt the
-    real one) is ignored; no result line raises ``SandboxError``."""
+def answer_record(answer: bytes, tag: str) -> dict:
+    """The runner's one JSON line in its output: the line after the last ``tag``. Whatever
+    else is there (a line a program forged through /proc/PPID/fd/1, or a half line meant
+    to corrupt the real one) is ignored; no such line, or not a JSON object, raises
+    ``ValueError``. Its ``healthy`` says the runner left nothing running or behind."""
+    start = answer.rfind(tag.encode("ascii"))
+    if start < 0:
+        raise ValueError("no result line")
+    record = json.loads(answer[start + len(tag) :].split(b"\n", 1)[0])
+    if not isinstance(record, dict):
+        raise ValueError("the result line is not an object")
+    return record
+
+
+def parse_answer(answer: bytes, tag: str, isolation: Isolation) -> ExecResult:
+    """The run's result, from the runner's record (``answer_record``); an answer with no
+    usable record raises ``SandboxError``."""
     try:
-        start = answer.rfind(tag.encode("ascii"))
-        if start < 0:
-            raise ValueError("no result line")
-        data = json.loads(answer[start + len(tag) :].split(b"\n", 1)[0])
-        result = ExecResult(
+        data = answer_record(answer, tag)
+        return ExecResult(
             stdout=base64.b64decode(data["stdout"]).decode("utf-8", errors="replace"),
             stderr=base64.b64decode(data["stderr"]).decode("utf-8", errors="replace"),
             exit_code=data["exit_code"],
@@ -189,8 +199,7 @@ def parse_answer(answer: bytes, tag: str, isolation: Isolation) -> tuple[ExecRes
             duration_s=data["duration"],
             isolation=isolation,
         )
-        return result, data.get("healthy") is True
-    except (IndexError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         tail = answer[-300:].decode("utf-8", errors="replace")
         raise SandboxError(f"the {isolation} sandbox's runner gave no result: {tail!r}") from exc
 

@@ -34,9 +34,9 @@ from looplab.errors import SandboxError
 from looplab.sandbox._base import (
     OUTER_GRACE_S,
     RunnerSandbox,
+    answer_record,
     encode,
     new_run_id,
-    parse_answer,
 )
 from looplab.sandbox._runner import SUPERVISOR
 from looplab.sandbox._types import Limits
@@ -312,8 +312,8 @@ class _Warm:
 def _healthy(answer: bytes, tag: str) -> bool:
     """What the supervisor itself said (never a line the program forged) about leftovers."""
     try:
-        return parse_answer(answer, tag, "docker")[1]
-    except SandboxError:
+        return answer_record(answer, tag).get("healthy") is True
+    except ValueError:  # json's decode error is one
         return False
 
 
