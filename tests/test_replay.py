@@ -126,3 +126,24 @@ def test_corrupt_line_is_a_clear_error(tmp_path):
 def test_missing_recording_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no recording at"):
         ReplayModel(tmp_path / "nope")
+
+
+def test_request_keys_are_stable_across_versions(tmp_path):
+    """Recordings made by earlier versions must keep matching: the key of a request is
+    pinned (values computed by looplab 0.1's request_key), and a recorded line's key is it."""
+    messages = [
+        Message(role="system", content="Solve."),
+        Message(role="user", content="What is 2 + 2? ü"),
+    ]
+    plain = CompletionOptions()
+    shaped = CompletionOptions(logprobs=3, stop=("</calc>",), seed=7)
+    assert request_key("openai:fake@http://x", messages, plain) == (
+        "89aebef2db35b6bdf47ac6eeb7ad804c"
+    )
+    assert request_key("openai:fake@http://x", messages, shaped) == (
+        "6bf134f3a3f987d04b4723a04a2fa292"
+    )
+    RecordingModel(CountingModel(), tmp_path).complete(messages, shaped)
+    line = json.loads((tmp_path / "completions.jsonl").read_text())
+    assert line["key"] == request_key("counting", messages, shaped)
+    assert line["request"]["options"]["logprobs"] == 3
