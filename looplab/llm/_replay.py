@@ -97,8 +97,8 @@ class RecordingModel:
     def _record(
         self, messages: Sequence[Message], options: CompletionOptions, completion: Completion
     ) -> None:
-        # dumped once for both the key and the line: the recording costs ~4% of the
-        # runner's CPU per model call, half of it dumping the same messages twice (py-spy)
+        # dumped once for both the key and the line: recording is ~4% of the runner's CPU
+        # per model call (py-spy), and dumping every message twice was needless
         dumped = [m.model_dump() for m in messages]
         dumped_options = options.model_dump(mode="json")
         line = {
