@@ -9,6 +9,7 @@ import pytest
 
 from looplab.errors import ConfigError, ReplayMissError
 from looplab.llm import (
+    RECORDING_FILE,
     Completion,
     CompletionOptions,
     Message,
@@ -129,8 +130,9 @@ def test_missing_recording_is_a_clear_error(tmp_path):
 
 
 def test_request_keys_are_stable_across_versions(tmp_path):
-    """Recordings made by earlier versions must keep matching: the key of a request is
-    pinned (values computed by looplab 0.1's request_key), and a recorded line's key is it."""
+    """Recordings made earlier must keep matching: the key of a request is pinned (values
+    computed by request_key as it was before recording dumped each request once), and a
+    recorded line's key is it."""
     messages = [
         Message(role="system", content="Solve."),
         Message(role="user", content="What is 2 + 2? ü"),
@@ -144,6 +146,6 @@ def test_request_keys_are_stable_across_versions(tmp_path):
         "6bf134f3a3f987d04b4723a04a2fa292"
     )
     RecordingModel(CountingModel(), tmp_path).complete(messages, shaped)
-    line = json.loads((tmp_path / "completions.jsonl").read_text())
+    line = json.loads((tmp_path / RECORDING_FILE).read_text())
     assert line["key"] == request_key("counting", messages, shaped)
     assert line["request"]["options"]["logprobs"] == 3
