@@ -86,21 +86,34 @@ def brute_risk_curve(c, y):
     return points
 
 
+def tie_orders(c, y):
+    """Every order of the outcomes, most confident first, that breaking the ties of
+    ``c`` can give (each distinct order of a tie group's outcomes once: every order of
+    the answers gives each equally often)."""
+    groups = [
+        [yi for ci, yi in zip(c, y, strict=True) if ci == level]
+        for level in sorted(set(c), reverse=True)
+    ]
+    arrangements = [sorted(set(itertools.permutations(g))) for g in groups]
+    for parts in itertools.product(*arrangements):
+        yield [yi for part in parts for yi in part]
+
+
 def brute_aurc(c, y):
-    # each answer contributes the risk at the end of its tie group
-    risk_at = {}
-    for level in set(c):
-        taken = [yi for ci, yi in zip(c, y, strict=True) if ci >= level]
-        risk_at[level] = 1 - sum(taken) / len(taken)
-    return sum(risk_at[ci] for ci in c) / len(c)
+    """Geifman et al.: the mean over i of the risk of the i most confident, averaged over
+    the tie orders."""
+    values = []
+    for order in tie_orders(c, y):
+        risks = [1 - sum(order[:i]) / i for i in range(1, len(order) + 1)]
+        values.append(sum(risks) / len(risks))
+    return sum(values) / len(values)
 
 
 def brute_selective(c, y, coverage):
-    for level in sorted(set(c), reverse=True):
-        taken = [yi for ci, yi in zip(c, y, strict=True) if ci >= level]
-        if len(taken) >= coverage * len(c) - 1e-9:
-            return sum(taken) / len(taken)
-    raise AssertionError
+    """Accuracy of exactly coverage x n most confident answers, averaged over tie orders."""
+    m = round(coverage * len(c))
+    values = [sum(order[:m]) / m for order in tie_orders(c, y)]
+    return sum(values) / len(values)
 
 
 def brute_ece(c, y):
@@ -116,8 +129,8 @@ CASES = {
     "all wrong": ([0.2, 0.7, 0.7, 0.9], [0, 0, 0, 0]),
     "unparsed left out": ([0.8, None, 0.3, None, 0.6, 0.55], [1, 1, 0, 0, 0, 1]),
     "random": (
-        [round(random.Random(1).random() * 10) / 10 for _ in range(40)],
-        [random.Random(i).random() < 0.4 for i in range(40)],
+        [random.Random(i).choice([0.2, 0.4, 0.6, 0.8]) for i in range(12)],
+        [random.Random(100 + i).random() < 0.4 for i in range(12)],
     ),
 }
 

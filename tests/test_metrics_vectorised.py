@@ -120,8 +120,10 @@ def _judged(r):
 
 
 def _p(verdict, confidence):
-    conf = 0.5 if confidence is None else confidence
-    return {"correct": conf, "incorrect": 1 - conf}.get(verdict, 0.5)
+    """P(right) of a verbal verdict; none for "unsure" or a missing confidence."""
+    if confidence is None:
+        return None
+    return {"correct": confidence, "incorrect": 1 - confidence}.get(verdict)
 
 
 def _ece(pairs):
@@ -156,7 +158,8 @@ def test_critic_rates_brier_and_ece_match_brute_force(run):
     )
 
     def pairs(sample):
-        return [(_p(v, conf), y) for g in sample for r in g for v, conf, y in _judged(r) if v]
+        found = [(_p(v, conf), y) for g in sample for r in g for v, conf, y in _judged(r)]
+        return [(p, y) for p, y in found if p is not None]
 
     def brier(sample):
         found = pairs(sample)

@@ -50,7 +50,7 @@ def test_report_command_prints_tables_and_writes_files(runs, tmp_path):
     ):
         assert heading in done.stdout
     source_line = next(line for line in done.stdout.splitlines() if "tells right" in line)
-    for metric in ("AUROC", "AURC", "most confident half", "ECE", "Brier"):
+    for metric in ("AUROC", "AURC", "at 50% coverage", "ECE", "Brier"):
         assert metric in source_line
     # the critic wrote confidences, so its reliability diagram is drawn too
     for name in ("accuracy", "flips", "pass_at_t", "reliability", "risk_coverage"):
@@ -72,7 +72,7 @@ def test_compare_pairs_the_tasks(runs):
     a, b = runs
     done = cli("compare", str(a), str(b))
     assert done.returncode == 0, done.stderr
-    assert "10 paired tasks" in done.stdout and "McNemar exact p =" in done.stdout
+    assert "10 tasks paired" in done.stdout and "McNemar exact p =" in done.stdout
 
 
 def test_report_html_in_headless_chromium(runs, tmp_path):

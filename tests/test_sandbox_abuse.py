@@ -19,6 +19,7 @@ import pytest
 
 from looplab.errors import SandboxError
 from looplab.sandbox import (
+    RUN_UIDS,
     SPAWNER_SOURCE,
     BubblewrapSandbox,
     DockerSandbox,
@@ -61,13 +62,15 @@ def _next_run_is_unaffected(request):
 
 
 def _nobody_processes() -> list[str]:
-    """Processes on the host owned by uid 65534 (bubblewrap runs the sandbox as nobody),
-    but bubblewrap sandboxes' spawners, which start bwrap and run no model-written code."""
+    """Processes on the host owned by nobody or by a sandbox run's own uid (bubblewrap runs
+    each sandbox as one, as root), but bubblewrap sandboxes' spawners, which start bwrap
+    and run no model-written code."""
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if os.stat(f"/proc/{name}").st_uid == 65534:
+                owner = os.stat(f"/proc/{name}").st_uid
+                if owner == 65534 or owner in RUN_UIDS:
                     command = Path(f"/proc/{name}/cmdline").read_bytes().decode(errors="replace")
                     if SPAWNER_SOURCE not in command:
                         found.append(command)

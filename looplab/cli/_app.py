@@ -12,9 +12,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from looplab.errors import LooplabError
+from looplab.report import SafeConsole
 
 app = typer.Typer(
     name="looplab",
@@ -24,8 +25,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-out = Console(soft_wrap=True)  # long lines stay whole (paths, p-values)
-err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
+# Safe: no markup, control characters shown as escapes -- whatever a model, a server
+# or a path says is printed as text
+out = SafeConsole(soft_wrap=True)  # long lines stay whole (paths, p-values)
+err = SafeConsole(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 EXIT_ERROR = 2
 """Exit code for bad input or a failed backend (typer uses 2 for usage errors too)."""
@@ -38,7 +41,10 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except LooplabError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
+        raise typer.Exit(EXIT_ERROR) from None
+    except (OSError, UnicodeError) as exc:  # a path that cannot be read or written
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, err, out, split_list
@@ -59,6 +60,10 @@ def eval_(
     report: Annotated[
         bool, typer.Option(help="Print the report and write report.html when the run ends.")
     ] = True,
+    allow_changed_graph: Annotated[
+        bool,
+        typer.Option(help="With --resume: run a FILE.py graph whose source changed since."),
+    ] = False,
 ) -> None:
     """Measure repair on a task set; print the report and write report.html."""
     values = o.config_values(locals())  # the parameters named like config fields
@@ -81,6 +86,7 @@ def eval_(
         ray_address=ray_address,
         workers=workers,
         report=report,
+        allow_changed_graph=allow_changed_graph,
     )
 
 
@@ -93,6 +99,7 @@ def run_with_progress(
     executor: str = "local",
     ray_address: str | None = None,
     workers: int | None = None,
+    allow_changed_graph: bool = False,
 ) -> None:
     """Run (or resume) an eval with a progress bar, then print its report."""
     from rich.progress import (
@@ -153,6 +160,7 @@ def run_with_progress(
             executor=executor,
             ray_address=ray_address,
             workers=workers,
+            allow_changed_graph=allow_changed_graph,
         )
     finally:
         bar.stop()
@@ -195,12 +203,15 @@ def fork(
         str | None, typer.Option(help="Only these task ids (comma-separated).")
     ] = None,
     out: Annotated[str | None, typer.Option("--run-dir", help="Where the fork goes.")] = None,
+    allow_changed_graph: Annotated[
+        bool, typer.Option(help="Fork with a FILE.py graph whose source changed since.")
+    ] = False,
 ) -> None:
     """Re-run a run's tasks from iteration K with one thing changed; the prefix is replayed."""
     from looplab.errors import ConfigError
-    from looplab.runs import EvalConfig, ForkOf, RunStore
+    from looplab.runs import ForkOf, RunStore
 
-    parent = EvalConfig.model_validate(RunStore(run_dir).manifest().config)
+    parent = RunStore(run_dir).config()
     changes: dict = {}
     if critic_model is not None:
         changes["critic_model"] = critic_model
@@ -216,7 +227,7 @@ def fork(
     what = ", ".join(f"{k}={v}" for k, v in changes.items())
     target = out or f"{run_dir.rstrip('/')}-fork{at}"
     err.print(f"fork of {run_dir} at iteration {at}: {what} -> {target}", highlight=False)
-    run_with_progress(config, target, resume=False)
+    run_with_progress(config, target, resume=False, allow_changed_graph=allow_changed_graph)
 
 
 def _report(run_dir: str):
@@ -251,29 +262,38 @@ def compare(
     run_a: Annotated[str, typer.Argument(help="The baseline run.")],
     run_b: Annotated[str, typer.Argument(help="The run compared with it.")],
 ) -> None:
-    """Compare two runs task by task: McNemar's exact test and a paired bootstrap."""
-    from looplab.metrics import compare_results
+    """Compare two runs task by task: the exact paired test and the paired difference."""
+    from looplab.metrics import compare_results, interval_name
     from looplab.report import Table, Text, print_blocks
     from looplab.runs import read_results
 
     c = compare_results(read_results(run_a), read_results(run_b))
     rows = [
-        ["accuracy", f"{c.accuracy_a:.1%}", f"{c.accuracy_b:.1%}"],
+        ["tasks in the run", str(c.tasks_a), str(c.tasks_b)],
+        ["results on the paired tasks", str(c.samples_a), str(c.samples_b)],
+        ["paired tasks with a failure", str(c.failed_a), str(c.failed_b)],
+        ["accuracy (failures wrong)", f"{c.accuracy_a:.1%}", f"{c.accuracy_b:.1%}"],
         ["tokens", f"{c.tokens_a:,}", f"{c.tokens_b:,}"],
     ]
+    power = (
+        f"a difference this size needs about {c.power_tasks:,} tasks for 80% power"
+        if c.power_tasks is not None
+        else "no difference observed"
+    )
+    lines = [
+        f"unit: the task ({c.unit} paired; a task's samples averaged first)",
+        f"tasks both right {c.both} · only A better {c.only_a} · only B better {c.only_b} · "
+        f"neither {c.neither}",
+        f"B − A = {c.difference} ({interval_name(c.difference)} 95% interval) · "
+        f"{c.test} p = {c.p_value:.4f} · {power}",
+    ]
+    if c.failures_differ:
+        lines.append(
+            f"the runs failed on different numbers of tasks ({c.failed_a} vs {c.failed_b}): "
+            "failures count as wrong"
+        )
     print_blocks(
-        [
-            Text([f"A = {run_a}", f"B = {run_b}", f"{c.pairs} paired tasks"]),
-            Table("", ["", "A", "B"], rows),
-            Text(
-                [
-                    f"both right {c.both} · only A {c.only_a} · only B {c.only_b} · "
-                    f"neither {c.neither}",
-                    f"B − A = {c.difference} (paired bootstrap 95% CI) · McNemar exact p = "
-                    f"{c.p_value:.4f}",
-                ]
-            ),
-        ],
+        [Text([f"A = {run_a}", f"B = {run_b}"]), Table("", ["", "A", "B"], rows), Text(lines)],
         out,
     )
 
@@ -328,13 +348,13 @@ def tasks_show(
         out.rule(f"{task.id} ({task.family})", align="left")
         sys.stdout.write(task.prompt.rstrip("\n") + "\n")
         if task.answer is not None:
-            out.print(f"[dim]answer:[/dim] {task.answer}", highlight=False)
+            out.print(Text.assemble(("answer:", "dim"), f" {task.answer}"))
         if task.visible_tests:
-            out.print("[dim]visible tests:[/dim]")
+            out.print(Text("visible tests:", style="dim"))
             sys.stdout.write(task.visible_tests)
         if task.hidden_tests:
             lines = task.hidden_tests.strip().count("\n") + 1
-            out.print(f"[dim]hidden tests: {lines} lines (grading only)[/dim]")
+            out.print(Text(f"hidden tests: {lines} lines (grading only)", style="dim"))
 
 
 @tasks_app.command("check")
@@ -364,10 +384,10 @@ def tasks_check(
         spec, solutions=solutions, sandbox=sandbox, limit=limit, json_out=json_out
     )
     for verdict in verdicts:
-        mark = "[green]passed[/green]" if verdict["passed"] else f"[red]{verdict['result']}[/red]"
+        mark = Text("passed", "green") if verdict["passed"] else Text(verdict["result"], "red")
         out.print(f"{verdict['task_id']}: {mark}", highlight=False)
     passed = sum(v["passed"] for v in verdicts)
-    out.print(f"[bold]{passed} of {len(verdicts)} passed ({passed / len(verdicts):.1%})[/bold]")
+    out.print(Text(f"{passed} of {len(verdicts)} passed ({passed / len(verdicts):.1%})", "bold"))
     if json_out:
         out.print(f"verdicts: {json_out}")
     if passed != len(verdicts) and solutions is None:

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, out
@@ -71,7 +72,7 @@ def run(
     final = trajectory.final
     u = trajectory.usage
     out.print()
-    out.rule("[bold]result[/bold]", align="left")
+    out.rule(Text("result", style="bold"), align="left")
     out.print(
         f"graph {name}: {len(trajectory.attempts)} attempt(s), stop: {trajectory.stop_reason}; "
         f"final answer: {final.answer if final else None!r}; "

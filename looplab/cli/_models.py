@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, err, out
@@ -23,7 +24,7 @@ def doctor() -> None:
     for column in ("component", "status", "detail", "to fix"):
         table.add_column(column, overflow="fold")
     for check in checks:
-        status = "[green]ok[/green]" if check.ok else "[red]missing[/red]"
+        status = Text("ok", "green") if check.ok else Text("missing", "red")
         table.add_row(check.component, status, check.detail, check.hint)
     out.print(table)
     if not all(c.ok for c in checks if c.required):
@@ -61,8 +62,11 @@ def ask(
     sys.stdout.write("\n")
     u = completion.usage
     err.print(
-        f"[dim]{completion.model}: {u.prompt_tokens} prompt + {u.completion_tokens} completion "
-        f"tokens, {u.latency_s:.2f} s, finish={completion.finish_reason}[/dim]",
+        Text(
+            f"{completion.model}: {u.prompt_tokens} prompt + {u.completion_tokens} completion "
+            f"tokens, {u.latency_s:.2f} s, finish={completion.finish_reason}",
+            style="dim",
+        ),
         highlight=False,
     )
 
@@ -103,5 +107,5 @@ def run_tool(
     if result.ok:
         sys.stdout.write(result.output + "\n")
         return
-    err.print(f"[red]{name} error:[/red] {result.error}", highlight=False)
+    err.print(Text.assemble((f"{name} error:", "red"), f" {result.error}"))
     raise typer.Exit(1)

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from looplab.cli._app import app, cli_command, err, out
 
@@ -49,12 +50,12 @@ def sandbox_run(
     finally:
         sandbox.close()
     if result.stdout:
-        out.print("[bold]stdout[/bold]")
+        out.print(Text("stdout", "bold"))
         sys.stdout.write(result.stdout if result.stdout.endswith("\n") else result.stdout + "\n")
     if result.stderr:
-        out.print("[bold]stderr[/bold]")
+        out.print(Text("stderr", "bold"))
         sys.stdout.write(result.stderr if result.stderr.endswith("\n") else result.stderr + "\n")
-    out.print(f"[bold]{result.isolation}[/bold]: {result.summary()}", highlight=False)
+    out.print(Text.assemble((result.isolation, "bold"), f": {result.summary()}"))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -68,5 +69,5 @@ def sandbox_build_image(
     """Build a sandbox image with no registry: debootstrap a rootfs, docker import it."""
     from looplab.sandbox import build_image
 
-    built = build_image(tag, mirror=mirror, log=lambda line: err.print(f"[dim]{line}[/dim]"))
+    built = build_image(tag, mirror=mirror, log=lambda line: err.print(Text(line, "dim")))
     out.print(f"built {built}")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, err, out
@@ -94,7 +95,7 @@ def study(
     target = run_dir or f"runs/study-{name}"
 
     def run_arm(arm, config, arm_dir, resume):
-        err.print(f"[bold]{name}[/bold] · arm [bold]{arm}[/bold] → {arm_dir}", highlight=False)
+        err.print(Text.assemble((name, "bold"), " · arm ", (arm, "bold"), f" → {arm_dir}"))
         run_with_progress(config, str(arm_dir), resume=resume, report=False)
 
     found, tables, root = run_study(name, options, target, run_arm=run_arm)
@@ -103,7 +104,7 @@ def study(
     for arm_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         _, page = write_report(str(arm_dir))
         err.print(f"report: {page}", highlight=False)
-    out.rule(f"[bold]{found.name}[/bold] · {found.paper}")
+    out.rule(Text.assemble((found.name, "bold"), f" · {found.paper}"))
     print_blocks(tables, out)
     for figure in sorted(root.glob("*.png")):
         out.print(f"figure: {figure}")
@@ -156,7 +157,7 @@ def _calibration(
     (root / "study.json").write_text(
         json.dumps(calibration_summary(records, rows), indent=2), "utf-8"
     )
-    out.rule("[bold]calibration[/bold] · Kadavath et al. 2022")
+    out.rule(Text.assemble(("calibration", "bold"), " · Kadavath et al. 2022"))
     tables = []
     for family in dict.fromkeys(row.family for row in rows):
         graded = [r["correct"] for r in records if family in ("all", r["family"])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
 from looplab.graphs import CritiqueEvent, DecisionEvent, LoopEvent, TextEvent, ToolEvent
 from looplab.records import Critique, ToolCall
@@ -33,21 +34,23 @@ class LoopPrinter:
         elif isinstance(event, DecisionEvent):
             reason = event.stop_reason
             text = f"stop: {reason}" if reason else "→ repair"
-            self.console.print(f"[bold]{text}[/bold]")
+            self.console.print(Text(text, "bold"))
             self.node = None
 
     def _header(self, node: str) -> None:
         label = _HEADERS.get(node, node)
         self.console.print()
-        self.console.rule(f"[bold cyan]{label} {self.attempt}[/bold cyan]", align="left")
+        self.console.rule(Text(f"{label} {self.attempt}", "bold cyan"), align="left")
         self.attempt += 1
         self.node = node
 
     def _tool(self, call: ToolCall) -> None:
         if call.ok:
-            line = f"[green]⚙ {call.tool}[/green]({call.input!r}) → {call.output!r}"
+            line = Text.assemble((f"⚙ {call.tool}", "green"), f"({call.input!r}) → {call.output!r}")
         else:
-            line = f"[red]⚙ {call.tool}[/red]({call.input!r}) ✗ {call.problem}: {call.error}"
+            line = Text.assemble(
+                (f"⚙ {call.tool}", "red"), f"({call.input!r}) ✗ {call.problem}: {call.error}"
+            )
         self.console.print()
         self.console.print(line, highlight=False)
 
@@ -55,13 +58,13 @@ class LoopPrinter:
         self.console.print()
         who = "tests" if critique.source == "tests" else f"critic {critique.model}"
         if critique.verdict is None:
-            verdict = "[yellow]unparsed[/yellow]"
+            verdict = Text("unparsed", "yellow")
         else:
             colour = {"correct": "green", "incorrect": "red"}.get(critique.verdict, "yellow")
             confidence = "" if critique.confidence is None else f" ({critique.confidence:.2f})"
-            verdict = f"[{colour}]{critique.verdict}{confidence}[/{colour}]"
-        self.console.rule(f"[bold magenta]{who}[/bold magenta]", align="left")
-        self.console.print(f"verdict: {verdict}", highlight=False)
+            verdict = Text(f"{critique.verdict}{confidence}", colour)
+        self.console.rule(Text(who, "bold magenta"), align="left")
+        self.console.print(Text.assemble("verdict: ", verdict))
         if critique.feedback:
             self.console.print(critique.feedback, markup=False, highlight=False)
         for call in critique.tool_calls:

@@ -59,6 +59,7 @@ from looplab.graphs._run import (
     SANDBOX_GRAPHS,
     GraphFactory,
     arun_loop,
+    graph_source_sha256,
     initial_state,
     load_graph_factory,
     run_config,
@@ -137,6 +138,7 @@ __all__ = [
     # running
     "arun_loop",
     "initial_state",
+    "graph_source_sha256",
     "load_graph_factory",
     "run_config",
     "run_fork",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import uuid
@@ -62,6 +63,18 @@ GRAPHS: dict[str, GraphFactory] = {
 
 SANDBOX_GRAPHS = frozenset({"test_repair", "repair_pool"})
 """Prebuilt graphs that run visible tests in a sandbox."""
+
+
+def graph_source_sha256(spec: str) -> str | None:
+    """The sha256 of a user graph's file (``FILE.py:FUNCTION``); None for a prebuilt graph
+    or a file that is not there. A run's manifest keeps it, so the code that made a run
+    is known, and resuming or forking it refuses other code."""
+    if spec in GRAPHS:
+        return None
+    path = Path(spec.rpartition(":")[0])
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_graph_factory(spec: str) -> tuple[str, GraphFactory]:

@@ -7,8 +7,13 @@ y_i right or wrong), the report's metrics:
   than a random wrong one (ties count a half); 0.5 is no information.
 - **Risk-coverage**: answer only the most confident share (the coverage) of the
   questions; the risk is the error rate among them. ``aurc`` is the area under
-  that curve (lower is better), ``selective accuracy`` the accuracy at a given
-  coverage. Tied confidences are taken or left together.
+  that curve as Geifman et al. (2019) define it, the mean over i = 1..n of the
+  risk of the i most confident answers (lower is better); ``selective accuracy``
+  the accuracy of the most confident ``coverage`` x n answers, exactly that
+  many (a fractional last answer counts in part). Tied confidences have no
+  order: both are averaged over every order of each tie group, in closed
+  form (the expected number of wrong answers among j drawn from a group is
+  j x its wrong share; summed over j with harmonic numbers).
 - **Reliability**: confidence against accuracy in ten equal-width bins; **ECE**
   the answer-weighted mean gap between them, **Brier** the mean squared error.
 
@@ -135,6 +140,8 @@ class _Ranked:
 def _metrics(r: _Ranked, w: np.ndarray, coverage: float) -> dict[str, np.ndarray]:
     """Every metric for each row of task weights ``w``; NaN where a metric is undefined
     (no right or no wrong answer for AUROC, no weight at all)."""
+    from scipy.special import digamma
+
     every = np.asarray((r.into_groups.T @ w.T).T)  # per tie group, most confident first
     right = np.asarray((r.right_into_groups.T @ w.T).T)
     wrong = every - right
@@ -147,12 +154,27 @@ def _metrics(r: _Ranked, w: np.ndarray, coverage: float) -> dict[str, np.ndarray
         below = total_wrong[:, None] - np.cumsum(wrong, axis=1)
         pairs = total_right * total_wrong
         auroc = (right * (below + 0.5 * wrong)).sum(axis=1) / np.where(pairs > 0, pairs, np.nan)
-        # risk-coverage: taking answers down to each tie group's end
-        risk = np.where(taken > 0, 1 - right_taken / np.where(taken > 0, taken, 1), 0.0)
-        aurc = (every * risk).sum(axis=1) / safe_total
-        first = np.argmax(taken >= coverage * total[:, None] - 1e-9, axis=1)
+        # AURC (Geifman et al.): sum over positions i of the risk of the first i answers,
+        # each tie group's positions averaged over its orders: taking j of a group of s
+        # (w wrong) after T answers (W wrong) has expected risk (W + j w / s) / (T + j),
+        # whose sum over j = 1..s is w + (W - T w / s) (H(T + s) - H(T)).
+        before = taken - every
+        wrong_before = np.cumsum(wrong, axis=1) - wrong
+        share_wrong = np.where(every > 0, wrong / np.where(every > 0, every, 1), 0.0)
+        harmonic = digamma(before + every + 1) - digamma(before + 1)
+        per_group = np.where(
+            every > 0, wrong + (wrong_before - before * share_wrong) * harmonic, 0.0
+        )
+        aurc = per_group.sum(axis=1) / safe_total
+        # selective accuracy: exactly coverage x n answers, the tie group the cut falls in
+        # taken in part (its expected right answers: the part times its right share)
+        cut = coverage * total
+        first = np.argmax(taken >= cut[:, None] - 1e-9, axis=1)
         rows = np.arange(w.shape[0])
-        selective = right_taken[rows, first] / taken[rows, first]
+        part = cut - before[rows, first]
+        group_share = right[rows, first] / np.where(every[rows, first] > 0, every[rows, first], 1)
+        kept_right = right_taken[rows, first] - right[rows, first] + part * group_share
+        selective = kept_right / np.where(cut > 0, cut, np.nan)
         # calibration: per-bin gaps, and squared errors
         gaps = np.asarray((r.gaps_into_bins.T @ w.T).T)
         ece = np.abs(gaps).sum(axis=1) / safe_total

@@ -1,19 +1,25 @@
-"""Metrics of a run: pure functions of its TaskResults, each rate with a 95% bootstrap CI.
+"""Metrics of a run: pure functions of its TaskResults, each rate with a 95% interval.
 
-Units are tasks: a bootstrap resample draws tasks (with all their samples),
-so intervals say how much a number depends on which tasks were drawn.
+METRICS.md defines every figure (formula, unit, interval, the paper it follows).
+Units are tasks: a task's samples are drawn together and every interval is over
+tasks, so intervals say how much a number depends on which tasks were drawn.
 
-- Accuracy at each iteration: a loop that stopped early carries its last
-  answer forward (what a user of the loop would get with that budget).
+- Accuracy at each iteration, intention to treat: a failed task (a backend
+  error) counts as wrong, and accuracy over the answered tasks is kept beside
+  it. A loop that stopped early carries its last answer forward (what a user
+  of the loop would get with that budget).
 - Flips between consecutive iterations and from first to final answer:
   correct->correct, correct->wrong, wrong->correct, wrong->wrong; the
   repair rate is wrong->correct / wrong-at-first, the damage rate
-  correct->wrong / correct-at-first.
+  correct->wrong / correct-at-first. A pick among alternatives (best-of-n,
+  a vote, a search) repairs nothing: it is reported as selection (the first
+  sample against the chosen one), and its repair and damage rates are n/a.
 - The critic against ground truth, on every judged attempt: the confusion
   matrix, precision and recall of "incorrect", the false-alarm rate on
-  correct answers, and the calibration of its confidence (Brier score, ECE
-  over 10 bins) with P(correct) = confidence for "correct", 1 - confidence
-  for "incorrect", 0.5 for "unsure". Unparsed critiques are counted apart.
+  correct answers, and the calibration of its probability that the answer
+  is right (``Critique.p_correct``: the one mapping of a verdict and its
+  confidence, whatever the source), over the judgements that carry one --
+  an "unsure" or unparsed verdict carries none, and is counted apart.
 - pass@k with the unbiased estimator, when there are several samples (or
   best-of-n's samples); success against cumulative tokens (pass@t, Olausson
   et al.) and tokens per solved task.
@@ -95,6 +101,9 @@ class CriticMetrics:
     recall_incorrect: Estimate | None = None
     false_alarm: Estimate | None = None
     verdict_accuracy: Estimate | None = None
+    with_probability: int = 0
+    """Judgements with a probability that the answer is right (``Critique.p_correct``):
+    what Brier and ECE are computed over; "unsure" and unparsed verdicts have none."""
     brier: Estimate | None = None
     ece: Estimate | None = None
     by_source: dict[str, ConfidenceMetrics] = field(default_factory=dict)
@@ -113,11 +122,6 @@ def _judgements(results: Sequence[TaskResult]) -> list[tuple[int, Critique, bool
                 continue
             found.append((n, c, r.grades[c.iteration]))
     return found
-
-
-def _p_correct(verdict: str, confidence: float | None) -> float:
-    conf = 0.5 if confidence is None else confidence
-    return {"correct": conf, "incorrect": 1 - conf}.get(verdict, 0.5)
 
 
 def _ece_statistic(counted: np.ndarray, diffs: np.ndarray) -> SumStatistic:
@@ -151,22 +155,25 @@ def _critic_statistics(
     parsed = np.array([v is not None for v in verdicts], dtype=bool)
     incorrect = np.array([v == "incorrect" for v in verdicts], dtype=bool)
     correct = np.array([v == "correct" for v in verdicts], dtype=bool)
-    p = np.array([_p_correct(c.verdict, c.confidence) for _, c, _ in judgements], dtype=float)
+    raw = [c.p_correct for _, c, _ in judgements]
+    scored = np.array([v is not None for v in raw], dtype=bool)
+    metrics.with_probability = int(scored.sum())
+    p = np.array([0.0 if v is None else v for v in raw], dtype=float)
     bins = np.searchsorted(_ECE_EDGES, p, side="right")
     diffs = np.column_stack(
         [
-            index.per_task(np.where(parsed & (bins == b), truth - p, 0.0), rows)
+            index.per_task(np.where(scored & (bins == b), truth - p, 0.0), rows)
             for b in range(_ECE_BINS)
         ]
     )
-    squared = np.where(parsed, (p - truth) ** 2, 0.0)
+    squared = np.where(scored, (p - truth) ** 2, 0.0)
     stats = {
         "precision_incorrect": index.share(~truth, incorrect, rows),
         "recall_incorrect": index.share(incorrect, parsed & ~truth, rows),
         "false_alarm": index.share(incorrect, parsed & truth, rows),
         "verdict_accuracy": index.share(correct == truth, correct | incorrect, rows),
-        "brier": ratio(index.per_task(squared, rows), index.per_task(parsed, rows)),
-        "ece": _ece_statistic(index.per_task(parsed, rows), diffs),
+        "brier": ratio(index.per_task(squared, rows), index.per_task(scored, rows)),
+        "ece": _ece_statistic(index.per_task(scored, rows), diffs),
     }
     metrics.by_source = _discrimination(judgements, index)
     return metrics, stats
@@ -247,11 +254,23 @@ class RunMetrics:
     models: dict[str, str]
     oracle: bool
     accuracy: list[Estimate]
+    """Per iteration, over every task: a failed task counts as wrong (intention to treat)."""
     final_accuracy: Estimate
+    """Over every task, failed ones wrong: the headline figure."""
+    answered_accuracy: Estimate
+    """Over the answered results only (failures left out): shown beside the headline."""
+    first_accuracy: Estimate
+    """The first attempt's accuracy over every task (a pick's: its first sample)."""
     flips: list[Counter]
     first_to_final: Counter
+    """First attempt -> final answer over the answered results (a pick: first sample ->
+    the chosen one)."""
     repair_rate: Estimate
+    """wrong->right / wrong at first; n/a for a pick (``selection``), which repairs nothing."""
     damage_rate: Estimate
+    selection: bool
+    """True when the final answer is a pick among alternatives (best-of-n, a vote, a
+    search): first -> final is selection, not repair."""
     critic: CriticMetrics
     pass_at_k: dict[int, Estimate]
     budgets: list[int]
@@ -314,7 +333,8 @@ def _pass_at_k_statistics(
         values = [
             pass_at_k(int(a), int(b), k) if e else 0.0 for a, b, e in zip(n, c, enough, strict=True)
         ]
-        stats[k] = ratio(values, enough)
+        made = ratio(values, enough)
+        stats[k] = SumStatistic(made.columns, made.combine, share=True)
     return stats
 
 
@@ -323,32 +343,43 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
 
     Per-result facts are read once; every interval comes from one shared set
     of resampled tasks (``bootstrap_sums``), so the cost is linear in results.
+    A failed result is a wrong answer in the accuracies (intention to treat).
     """
+    answered = np.array([r.trajectory is not None for r in results], dtype=bool)
     ok = [r for r in results if r.trajectory is not None]
-    index = TaskIndex([r.task_id for r in ok])
+    index = TaskIndex([r.task_id for r in results])
+    ok_index = index.restricted(answered)
     graph = ok[0].trajectory.graph if ok else ""
     picked = bool(ok) and all(r.trajectory.shape == "samples" for r in ok)
     sampled = picked and all(a.kind == "sample" for r in ok for a in r.trajectory.attempts)
     iterations = 1 if picked else max((len(r.grades) for r in ok), default=1)
-    samples = int(np.bincount(index.of_result).max()) if ok else 1
+    samples = int(np.bincount(index.of_result).max()) if results else 1
 
-    paths = np.array([correctness_by_iteration(r, iterations) for r in ok], dtype=bool)
-    paths = paths.reshape(len(ok), iterations)
-    first = np.array([bool(r.grades and r.grades[0]) for r in ok], dtype=bool)
-    final = np.array([r.final_correct for r in ok], dtype=bool)
+    paths = np.zeros((len(results), iterations), dtype=bool)
+    if ok:
+        paths[answered] = np.array(
+            [correctness_by_iteration(r, iterations) for r in ok], dtype=bool
+        ).reshape(len(ok), iterations)
+    first = np.array([bool(r.grades and r.grades[0]) for r in results], dtype=bool)
+    final = np.array([r.final_correct for r in results], dtype=bool)
     stats: dict[object, SumStatistic] = {
         ("accuracy", i): index.share(paths[:, i]) for i in range(iterations)
     }
     stats["final"] = index.share(final)
-    stats["repair"] = index.share(final, ~first)
-    stats["damage"] = index.share(~final, first)
-    critic, critic_stats = _critic_statistics(ok, index)
+    stats["final_answered"] = index.share(final, answered)
+    stats["first"] = index.share(first)
+    if not picked:
+        stats["repair"] = index.share(final, answered & ~first)
+        stats["damage"] = index.share(~final, answered & first)
+    critic, critic_stats = _critic_statistics(ok, ok_index)
     stats.update({("critic", name): s for name, s in critic_stats.items()})
-    pass_k = _pass_at_k_statistics(ok, index, samples, sampled)
+    pass_k = _pass_at_k_statistics(ok, ok_index, samples, sampled)
     stats.update({("pass", k): s for k, s in pass_k.items()})
     estimates = bootstrap_sums(stats, index.tasks)
     for name in critic_stats:
         setattr(critic, name, estimates[("critic", name)])
+    undefined = Estimate(None, None, None, index.tasks)
+    first_ok, final_ok = first[answered], final[answered]
 
     budget_paths = [_budget_path(r) for r in ok]
     totals = sorted({spent for path in budget_paths for spent, _ in path})
@@ -372,7 +403,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
             if item.usage.servers:
                 by_server.update(item.usage.servers)
     total_tokens = sum(tokens_by_role.values())
-    solved = int(final.sum())
+    solved = int(final_ok.sum())
     return RunMetrics(
         tasks=index.tasks,
         results=len(results),
@@ -384,10 +415,13 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         oracle=any(r.trajectory.oracle for r in ok),
         accuracy=[estimates[("accuracy", i)] for i in range(iterations)],
         final_accuracy=estimates["final"],
-        flips=_flips(paths),
-        first_to_final=_flips(np.column_stack([first, final]))[0],
-        repair_rate=estimates["repair"],
-        damage_rate=estimates["damage"],
+        answered_accuracy=estimates["final_answered"],
+        first_accuracy=estimates["first"],
+        flips=_flips(paths[answered]),
+        first_to_final=_flips(np.column_stack([first_ok, final_ok]))[0],
+        repair_rate=estimates.get("repair", undefined),
+        damage_rate=estimates.get("damage", undefined),
+        selection=picked,
         critic=critic,
         pass_at_k={k: estimates[("pass", k)] for k in pass_k},
         budgets=budgets,

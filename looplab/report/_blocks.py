@@ -6,13 +6,14 @@ run report, the studies and the CLI's listings all build them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from looplab.metrics import Estimate
 
-__all__ = ["Block", "Table", "Text", "number", "pct"]
+__all__ = ["Block", "Table", "Text", "number", "pct", "printable", "printable_same_length"]
 
 
 @dataclass
@@ -55,3 +56,24 @@ def pct(estimate: Estimate | float | None) -> str:
 def number(estimate: Estimate | None) -> str:
     """A number that is not a share (AUROC, ECE, Brier), with its interval."""
     return "n/a" if estimate is None else str(estimate)
+
+
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufff9-\ufffb]"
+)
+"""What a terminal acts on rather than shows: C0 controls but newline and tab (ESC starts
+every CSI and OSC sequence: colours, titles, clipboard writes, screen clears), DEL, C1
+controls (0x9b is a one-byte CSI, 0x9d an OSC) and the bidirectional overrides that
+reorder what is shown."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show in a terminal: every control character written as its escape
+    (``\\x1b``), so nothing is acted on and nothing is lost."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def printable_same_length(text: str) -> str:
+    """``printable`` for styled text, whose spans index its characters: each control
+    character becomes one U+FFFD."""
+    return _CONTROL.sub("\ufffd", text)

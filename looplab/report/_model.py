@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from looplab.metrics import FLIPS, RunMetrics
+from looplab.metrics import COVERAGE, FLIPS, RunMetrics, interval_name
 from looplab.report._blocks import Block, Table, Text, number, pct
 
 __all__ = ["FLIP_NAMES", "Report", "run_report"]
@@ -70,17 +70,42 @@ def _summary(m: RunMetrics) -> list[Block]:
     if m.errors:
         blocks.append(Text(_error_lines(m), tone="alert"))
     per_solved = f"{m.tokens_per_solved:,.0f}" if m.tokens_per_solved else "n/a (none solved)"
+    answered = (
+        f" (over the {m.results - m.errors} answered: {pct(m.answered_accuracy)})"
+        if m.errors
+        else ""
+    )
+    if m.selection:
+        change = (
+            f"first sample {pct(m.first_accuracy)} → chosen {pct(m.final_accuracy)} "
+            "(a pick among samples: selection, not repair)"
+        )
+    else:
+        change = f"repair rate {pct(m.repair_rate)} · damage rate {pct(m.damage_rate)}"
     blocks.append(
         Text(
             [
-                f"final accuracy {pct(m.final_accuracy)} · repair rate {pct(m.repair_rate)} · "
-                f"damage rate {pct(m.damage_rate)} · tokens {m.total_tokens:,} "
-                f"(per solved task: {per_solved})"
+                f"final accuracy {pct(m.final_accuracy)}{answered} · {change} · "
+                f"tokens {m.total_tokens:,} (per solved task: {per_solved})"
             ]
         )
     )
-    blocks.append(Text(["95% bootstrap confidence intervals over tasks in brackets."], "note"))
+    blocks.append(Text([_interval_note(m)], "note"))
     return blocks
+
+
+def _interval_note(m: RunMetrics) -> str:
+    """Which interval each kind of figure carries: the report says, never assumes."""
+    shares = {interval_name(e) for e in (*m.accuracy, m.final_accuracy) if e.low is not None}
+    text = "95% intervals over tasks in brackets; accuracies: " + (
+        ", ".join(sorted(shares)) or "none"
+    )
+    if m.errors:
+        text += "; a failed task counts as wrong (intention to treat)"
+    return (
+        text + "; critic rates, AUROC, ECE, Brier: percentile bootstrap over tasks "
+        "(Clopper-Pearson where it collapses). METRICS.md defines each figure."
+    )
 
 
 def _sections(m: RunMetrics) -> list[Block]:
@@ -91,14 +116,7 @@ def _sections(m: RunMetrics) -> list[Block]:
             [[str(i), pct(e)] for i, e in enumerate(m.accuracy)]
             + [["final", pct(m.final_accuracy)]],
         ),
-        Table(
-            "flips: what the loop repaired and what it broke",
-            ["transition", *(FLIP_NAMES[k] for k in FLIPS)],
-            [[f"{i} → {i + 1}", *(str(c[k]) for k in FLIPS)] for i, c in enumerate(m.flips)]
-            + [["first → final", *(str(m.first_to_final[k]) for k in FLIPS)]],
-            note=f"repair rate (wrong→right / wrong at first): {pct(m.repair_rate)} · "
-            f"damage rate (right→wrong / right at first): {pct(m.damage_rate)}",
-        ),
+        _flips_table(m),
         *_propagation(m),
         *_critic(m),
     ]
@@ -126,6 +144,26 @@ def _sections(m: RunMetrics) -> list[Block]:
     reasons = ", ".join(f"{reason or '?'} {n}" for reason, n in m.stop_reasons.most_common())
     blocks.append(Text([f"stop reasons: {reasons}"]))
     return blocks
+
+
+def _flips_table(m: RunMetrics) -> Table:
+    if m.selection:
+        return Table(
+            "selection: the first sample against the one chosen",
+            ["", *(FLIP_NAMES[k] for k in FLIPS)],
+            [["first sample → chosen", *(str(m.first_to_final[k]) for k in FLIPS)]],
+            note="The answer is picked among samples drawn independently: nothing was "
+            "repaired, so no repair or damage rate; pass@k below says what a perfect pick "
+            "would reach.",
+        )
+    return Table(
+        "flips: what the loop repaired and what it broke",
+        ["transition", *(FLIP_NAMES[k] for k in FLIPS)],
+        [[f"{i} → {i + 1}", *(str(c[k]) for k in FLIPS)] for i, c in enumerate(m.flips)]
+        + [["first → final", *(str(m.first_to_final[k]) for k in FLIPS)]],
+        note=f"repair rate (wrong→right / wrong at first): {pct(m.repair_rate)} · "
+        f"damage rate (right→wrong / right at first): {pct(m.damage_rate)}",
+    )
 
 
 def _perturbed(m: RunMetrics) -> str | None:
@@ -160,13 +198,15 @@ def _critic(m: RunMetrics) -> list[Block]:
         f"verdict accuracy {pct(c.verdict_accuracy)} · precision of 'incorrect' "
         f"{pct(c.precision_incorrect)} · recall of 'incorrect' {pct(c.recall_incorrect)} · "
         f"false alarms on right answers {pct(c.false_alarm)}",
-        f"calibration: Brier {number(c.brier)} · ECE {number(c.ece)}",
+        f"calibration of P(right) over the {c.with_probability} judgements that give one "
+        f"({c.judged - c.with_probability} unsure or unparsed left out): "
+        f"Brier {number(c.brier)} · ECE {number(c.ece)}",
     ]
     lines += [
         f"confidence ({source}, {d.n} judgements) tells right from wrong answers: "
-        f"AUROC {number(d.auroc)} · AURC {number(d.aurc)} · accuracy of the most "
-        f"confident half {pct(d.selective_accuracy)} · ECE {number(d.ece)} · "
-        f"Brier {number(d.brier)}"
+        f"AUROC {number(d.auroc)} · AURC {number(d.aurc)} · accuracy at "
+        f"{COVERAGE:.0%} coverage (the most confident, ties averaged over their orders) "
+        f"{pct(d.selective_accuracy)} · ECE {number(d.ece)} · Brier {number(d.brier)}"
         for source, d in c.by_source.items()
     ]
     return [

@@ -15,6 +15,9 @@ def _figures(m: RunMetrics) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
+
+    # graph, arm and task names are text: "$x$" must not go to the math parser
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     figures = {}

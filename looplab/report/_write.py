@@ -22,9 +22,9 @@ def write_report(run_dir: str | Path) -> tuple[RunMetrics, Path]:
     if not results:
         raise EvalError(f"{run_dir} has no finished task yet")
     metrics = compute_metrics(results)
-    config = manifest.config
-    tasks = {t.id: t for t in load_tasks(config["tasks"], limit=config.get("limit"))}
+    config = store.config()
+    tasks = {t.id: t for t in load_tasks(config.tasks, limit=config.limit)}
     svgs = write_plots(metrics, store.dir / "plots")
-    title = f"{config['tasks']} · {config['graph']} · started {manifest.started}"
+    title = f"{config.tasks} · {config.graph} · started {manifest.started}"
     page = write_html(metrics, results, tasks, svgs, store.dir / "report.html", title=title)
     return metrics, page

@@ -21,10 +21,11 @@ from typing import Protocol
 
 from looplab.answers import is_code_family
 from looplab.errors import EvalError
+from looplab.graphs import graph_source_sha256
 from looplab.llm import check_reachable
 from looplab.records import Task, TaskResult, Trajectory
 from looplab.runs._config import EvalConfig
-from looplab.runs._store import RunStore, read_results
+from looplab.runs._store import Manifest, RunStore, read_results
 from looplab.runs._task_runner import Job
 from looplab.tasks import load_tasks
 
@@ -46,6 +47,7 @@ def run_eval(
     executor: str = "local",
     ray_address: str | None = None,
     workers: int | None = 1,
+    allow_changed_graph: bool = False,
 ) -> Path:
     """Run (or resume) an eval into ``run_dir`` and return its path.
 
@@ -53,24 +55,32 @@ def run_eval(
     local one); ``workers`` > 1 runs the local executor's loops in that many
     processes (None: every core for server models, one for in-process ones).
     This process stays the only writer of the run directory either way.
+    A user graph (``FILE.py:FUNCTION``) whose file differs from the one that made the
+    run (resumed) or its parent (forked) is refused unless ``allow_changed_graph``.
     """
     if executor not in ("local", "ray"):
         raise EvalError(f"unknown executor {executor!r}: use local or ray")
     store = RunStore(run_dir)
     if resume:
-        config = EvalConfig.model_validate(store.manifest().config)
+        config = store.config()
+        _check_graph_source(config.graph, store.manifest(), allow_changed_graph)
     elif config is None:
         raise EvalError("give a config, or resume a run")
     tasks = load_tasks(config.tasks, limit=config.limit)
     parents: dict[tuple[str, int], Trajectory] = {}
     if config.fork is not None:
+        _check_graph_source(config.graph, RunStore(config.fork.run).manifest(), allow_changed_graph)
         tasks, parents = _fork_parents(config, tasks)
     if config.fork is None:  # a fork may be answered from its parent's recording alone
         for spec in (config.model, config.critic_model):
             if spec is not None:
                 check_reachable(spec)  # a dead server: one error now, not N failed tasks
     if not resume:
-        store.create(config.model_dump(), task_count=len(tasks))
+        store.create(
+            config.model_dump(),
+            task_count=len(tasks),
+            graph_sha256=graph_source_sha256(config.graph),
+        )
     done = store.done_keys()
     pending = [(t, s) for t in tasks for s in range(config.samples) if (t.id, s) not in done]
     if parents:
@@ -126,6 +136,21 @@ class Executor(Protocol):
     def abort(self) -> None:
         """Stop at once, dropping unfinished jobs (they run again on resume)."""
         ...
+
+
+def _check_graph_source(spec: str, made_by: Manifest, allow_changed: bool) -> None:
+    """Refuse to run a user graph whose source is not the one that made ``made_by``'s run:
+    resuming a run someone else made would otherwise run whatever file its manifest names."""
+    if made_by.graph_sha256 is None or allow_changed:
+        return
+    now = graph_source_sha256(spec)
+    if now != made_by.graph_sha256:
+        path = spec.rpartition(":")[0]
+        found = f"sha256 {now}" if now else "no such file"
+        raise EvalError(
+            f"{path} is not the graph that made this run (sha256 {made_by.graph_sha256} "
+            f"then, {found} now): pass --allow-changed-graph to run it anyway"
+        )
 
 
 def _fork_parents(

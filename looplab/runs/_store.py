@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from looplab.errors import EvalError
 from looplab.llm import RECORDING_FILE
 from looplab.records import TaskResult
+from looplab.runs._config import EvalConfig
 
 __all__ = ["MANIFEST", "RESULTS", "Manifest", "RunStore", "read_results", "tagged_line"]
 
@@ -51,6 +52,9 @@ class Manifest(BaseModel):
     platform: str
     git_revision: str | None = None
     task_count: int = 0
+    graph_sha256: str | None = None
+    """The sha256 of a user graph's source file (None for a prebuilt graph): which code
+    made the run; resume and fork refuse a file that differs."""
 
 
 def _versions() -> dict[str, str]:
@@ -83,15 +87,26 @@ def read_results(run_dir: str | Path) -> list[TaskResult]:
     if not path.is_file():
         raise EvalError(f"{run_dir} is not a run directory (no {RESULTS})")
     results = []
-    with path.open(encoding="utf-8") as f:
+    with path.open("rb") as f:
         for number, line in enumerate(f, start=1):
-            if not line.endswith("\n"):
+            if not line.endswith(b"\n"):
                 break  # torn by a kill: the task runs again on resume
             try:
                 results.append(TaskResult.model_validate_json(line))
-            except ValueError as exc:
-                raise EvalError(f"{path}:{number} is not a result line") from exc
+            except ValueError as exc:  # bad UTF-8, JSON or fields: a damaged file
+                raise EvalError(f"{path}:{number} is not a result line: {_first(exc)}") from None
     return results
+
+
+def _first(exc: Exception) -> str:
+    """The first line of what was wrong, for a one-line error."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        found = errors()
+        if found:
+            where = ".".join(str(p) for p in found[0].get("loc", ()))
+            return f"{where + ': ' if where else ''}{found[0].get('msg', '')}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 class RunStore:
@@ -107,7 +122,9 @@ class RunStore:
         """The results file's path."""
         return self.dir / RESULTS
 
-    def create(self, config: dict[str, Any], task_count: int) -> Manifest:
+    def create(
+        self, config: dict[str, Any], task_count: int, *, graph_sha256: str | None = None
+    ) -> Manifest:
         """Start a new run directory: write the manifest (an existing run is an error)."""
         if (self.dir / MANIFEST).exists():
             raise EvalError(f"{self.dir} already holds a run: resume it with --resume {self.dir}")
@@ -120,6 +137,7 @@ class RunStore:
             platform=platform.platform(),
             git_revision=_git_revision(),
             task_count=task_count,
+            graph_sha256=graph_sha256,
         )
         (self.dir / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         self.results_path.touch()
@@ -131,9 +149,22 @@ class RunStore:
         if not path.is_file():
             raise EvalError(f"{self.dir} is not a run directory (no {MANIFEST})")
         try:
-            return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+            return Manifest.model_validate_json(path.read_bytes())
         except ValueError as exc:
-            raise EvalError(f"{path} is not a looplab manifest") from exc
+            raise EvalError(f"{path} is not a looplab manifest: {_first(exc)}") from None
+
+    def config(self) -> EvalConfig:
+        """The run's configuration, checked: a damaged manifest is one error naming it."""
+        manifest = self.manifest()
+        missing = [key for key in ("tasks", "graph", "model") if key not in manifest.config]
+        if missing:
+            raise EvalError(f"{self.dir / MANIFEST}: its config has no {', '.join(missing)}")
+        try:
+            return EvalConfig.model_validate(manifest.config)
+        except ValueError as exc:
+            raise EvalError(
+                f"{self.dir / MANIFEST}: its config is damaged: {_first(exc)}"
+            ) from None
 
     def done_keys(self) -> set[tuple[str, int]]:
         """The (task, sample) pairs already finished; a torn last line is cut off first, and
@@ -148,12 +179,23 @@ class RunStore:
         if not path.is_file():
             return
         kept, dropped = [], False
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if not line.endswith("\n"):
+        with path.open("rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if not raw.endswith(b"\n"):
                     dropped = True  # torn by a kill
                     continue
-                task = json.loads(line).get("task")
+                try:
+                    line = raw.decode("utf-8")
+                    record = json.loads(line)
+                    task = record.get("task") if isinstance(record, dict) else None
+                    if not isinstance(record, dict) or not (
+                        task is None or (isinstance(task, list) and len(task) == 2)
+                    ):
+                        raise ValueError("not a recorded completion")
+                except ValueError as exc:  # only a torn last line is cut; this is damage
+                    raise EvalError(
+                        f"{path}:{number} is not a recorded completion: {_first(exc)}"
+                    ) from None
                 if task is not None and (task[0], task[1]) not in done:
                     dropped = True
                     continue

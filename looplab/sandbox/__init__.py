@@ -6,7 +6,7 @@ with backends ``DockerSandbox`` (hardened containers in a warm pool),
 only). ``make_sandbox("auto")`` picks the best isolated one available.
 """
 
-from looplab.sandbox._bubblewrap import BubblewrapSandbox, bubblewrap_available
+from looplab.sandbox._bubblewrap import RUN_UIDS, BubblewrapSandbox, bubblewrap_available
 from looplab.sandbox._docker import (
     BUILT_IMAGE,
     DEFAULT_IMAGES,
@@ -35,6 +35,7 @@ __all__ = [
     # backends
     "BubblewrapSandbox",
     "SPAWNER_SOURCE",
+    "RUN_UIDS",
     "DockerSandbox",
     "ProcessSandbox",
     "BACKENDS",

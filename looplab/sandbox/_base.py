@@ -63,6 +63,10 @@ class SandboxBase(ABC):
     """Kill every other process in the namespace after a run (true where the runner
     shares a PID namespace with nothing but the sandbox itself)."""
     scratch: tuple[str, ...] = ()
+    forget_ipc = False
+    """True where the runner's IPC namespace outlives a run (a warm container): a run
+    that leaves any SysV or POSIX message-queue object there is reported unhealthy, so
+    its container is discarded, not reused."""
     """Writable directories that outlive a run (a reused container's /tmp): emptied after
     each run, and a run that leaves something there the runner cannot remove makes the
     sandbox unhealthy, so it is not reused."""
@@ -127,6 +131,7 @@ class SandboxBase(ABC):
             "rlimits": self._rlimits(limits),
             "kill_all": self.kill_all,
             "scratch": list(self.scratch),
+            "forget_ipc": self.forget_ipc,
             "tag": secrets.token_hex(16),
         }
         return self._result(request, limits)

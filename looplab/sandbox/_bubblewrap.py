@@ -3,8 +3,11 @@
 Every namespace is unshared (so there is no network), the system directories
 are bound read-only, the work directory and /tmp are fresh size-capped
 tmpfs mounts, the sandbox dies with its parent, runs in a new session, and
-as nobody: when looplab runs as root, bwrap itself is started as uid 65534
-so that the process limit applies to an unprivileged user. Resource limits
+as nobody inside. When looplab runs as root, bwrap itself is started as a uid
+of its own for each run (leased from ``RUN_UIDS`` with a lock file, across
+processes): RLIMIT_NPROC counts every process of a uid on the host, so with
+one shared uid a program that forks up to its limit made concurrent,
+separate sandboxes fail to start. As another user, every run is that user. Resource limits
 are POSIX rlimits (address space, CPU time, processes, file size), set on
 bwrap by the spawner (``looplab.sandbox._spawner``) that starts it.
 
@@ -27,9 +30,11 @@ leaves running dies with it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import posixpath
+import secrets
 import selectors
 import shutil
 import signal
@@ -46,6 +51,11 @@ from looplab.sandbox._types import ExecResult, Limits
 __all__ = ["BubblewrapSandbox", "bubblewrap_available"]
 
 NOBODY = 65534
+RUN_UIDS = range(1_600_000_000, 1_600_000_000 + 4096)
+"""Host uids (and gids) a run is started as, one per concurrent run, when looplab is
+root: no account has them, and each has its own process count."""
+UID_LOCKS = "/run/looplab-sandbox-uids"
+"""Where a run's uid is leased: a lock file per uid, held (flock) for the run."""
 WORKDIR = "/work"
 PYTHON = "/usr/bin/python3"
 """Runs the spawner; nobody may not be able to reach looplab's own interpreter."""
@@ -143,6 +153,34 @@ def _file_args(files: dict[str, bytes], first_fd: int) -> tuple[list[str], list[
     return args, fds
 
 
+class _RunUid:
+    """A host uid of one run's own, leased until ``release`` (None when not root)."""
+
+    def __init__(self) -> None:
+        self.ids: tuple[int, int] | None = None
+        self._fd: int | None = None
+        if os.geteuid() != 0:
+            return
+        os.makedirs(UID_LOCKS, mode=0o700, exist_ok=True)
+        start = secrets.randbelow(len(RUN_UIDS))  # spread the search over the range
+        for offset in range(len(RUN_UIDS)):
+            uid = RUN_UIDS[(start + offset) % len(RUN_UIDS)]
+            fd = os.open(f"{UID_LOCKS}/{uid}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.ids, self._fd = (uid, uid), fd
+            return
+        raise SandboxError(f"all {len(RUN_UIDS)} sandbox uids are in use")
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
 class BubblewrapSandbox(SandboxBase):
     """Runs each program in its own set of fresh namespaces."""
 
@@ -154,7 +192,8 @@ class BubblewrapSandbox(SandboxBase):
         if bwrap is None:
             raise SandboxError("bubblewrap is not installed: apt-get install bubblewrap")
         self.bwrap = bwrap
-        self._spawner = Spawner(PYTHON, **_as_nobody())
+        # as root the spawner stays root, to start each run as its own uid
+        self._spawner = Spawner(PYTHON)
 
     def _workdir(self) -> str:
         return WORKDIR
@@ -184,13 +223,16 @@ class BubblewrapSandbox(SandboxBase):
             *request["argv"],
         ]  # fmt: skip
         started = time.monotonic()
+        run_uid = _RunUid()
         try:
             pidfd = self._spawner.spawn(
                 argv,
                 request["rlimits"],
                 (stdin_read, out_write, err_write, status_write, *file_fds),
+                run_uid.ids,
             )
         except BaseException:
+            run_uid.release()
             for fd in (stdin_write, out_read, err_read, status_read):
                 os.close(fd)
             raise
@@ -207,7 +249,9 @@ class BubblewrapSandbox(SandboxBase):
                 started + request["timeout"],
             )
         finally:
+            _wait_for_exit(pidfd)  # the uid is free only once nothing of the run is left
             os.close(pidfd)
+            run_uid.release()
         duration = time.monotonic() - started
         status = _json_lines(outputs["status"])
         err = outputs["err"]
@@ -237,6 +281,18 @@ class BubblewrapSandbox(SandboxBase):
 
     def close(self) -> None:
         self._spawner.close()
+
+
+def _wait_for_exit(pidfd: int, timeout_s: float = 5.0) -> None:
+    """Wait until the process behind ``pidfd`` (bwrap) has exited, killing it if needed:
+    its namespace, and every process of the run, ends with it."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(pidfd, selectors.EVENT_READ)  # readable once it has exited
+        if selector.select(0):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        selector.select(timeout_s)
 
 
 def _json_lines(data: bytes) -> dict:

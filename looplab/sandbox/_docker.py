@@ -137,6 +137,7 @@ class DockerSandbox(RunnerSandbox):
     isolation = "docker"
     kill_all = True  # every process in the container but PID 1 belongs to a run
     scratch = ("/tmp", "/dev/shm", "/work")  # the writable mounts a reused container keeps
+    forget_ipc = True  # its IPC namespace too: a run that leaves an object there ends it
 
     def __init__(
         self, limits: Limits | None = None, *, image: str | None = None, pool_size: int = 2

@@ -38,13 +38,21 @@ def _harness_source() -> str:
     return Path(__file__).with_name("harness_program.py").read_text(encoding="utf-8")
 
 
+HARNESS_FILE = "harness.py"
+HARNESS_COMMAND = ("python3", "-I", HARNESS_FILE)
+"""The harness in isolated mode: no script directory, working directory, PYTHONPATH or
+user site on sys.path. The program can write files where the harness runs; with -I none
+of them can shadow a module the harness, its context or its tests import (``linecache``
+when a test fails, ``typing`` for HumanEval's prompts), now or later in the run."""
+
+
 def _job(program: str, test: str, entry_point: str, context: str) -> tuple[dict, bytes, str]:
     """The sandbox run's files and stdin, and the nonce of its pass marker."""
     nonce = secrets.token_hex(16)
     stdin = marshal.dumps(
         {"test": test, "entry_point": entry_point, "context": context, "nonce": nonce}, 4
     )
-    return {"solution.py": program}, stdin, nonce
+    return {HARNESS_FILE: _harness_source(), "solution.py": program}, stdin, nonce
 
 
 def _verdict(result: ExecResult, nonce: str) -> CheckResult:
@@ -93,7 +101,7 @@ def check_program(
     ``context`` is trusted code the tests may use, run before them in the harness:
     a HumanEval prompt's imports and helpers (``poly``, ``encode_cyclic``)."""
     files, stdin, nonce = _job(program, test, entry_point, context)
-    result = sandbox.run(_harness_source(), files=files, stdin=stdin, limits=limits)
+    result = sandbox.run(command=HARNESS_COMMAND, files=files, stdin=stdin, limits=limits)
     return _verdict(result, nonce)
 
 
@@ -108,5 +116,5 @@ async def acheck_program(
 ) -> CheckResult:
     """The async twin of ``check_program``."""
     files, stdin, nonce = _job(program, test, entry_point, context)
-    result = await sandbox.arun(_harness_source(), files=files, stdin=stdin, limits=limits)
+    result = await sandbox.arun(command=HARNESS_COMMAND, files=files, stdin=stdin, limits=limits)
     return _verdict(result, nonce)

@@ -6,7 +6,9 @@ Starting bwrap straight from looplab would cost a ``fork`` of looplab itself
 ~1.3 ms at 40 MB, ~6.5 ms at 540 MB, measured here, and an eval process
 holding a model is bigger still. The spawner is a bare interpreter, one per
 sandbox, single-threaded (so setting limits between ``fork`` and ``exec`` is
-safe) and already nobody. looplab sends it, over a socket pair, the argv,
+safe); as root it switches each run to that run's own uid before ``exec``
+(so RLIMIT_NPROC, which counts a uid's processes, is per run), else it runs
+as the caller. looplab sends it, over a socket pair, the argv,
 the resource limits and the descriptors the run needs (stdin, stdout,
 stderr, bwrap's status pipe, one memfd per file, in that order: they become
 descriptors 0, 1, 2, 3, 4, ... of bwrap); it answers with a pidfd of the
@@ -36,7 +38,7 @@ import ctypes
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 channel = socket.socket(fileno=int(sys.argv[1]))
 
-def start(argv, limits, fds):
+def start(argv, limits, ids, fds):
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # an ignored SIGCHLD would survive exec
     os.setsid()
     for i, fd in enumerate(fds):  # first out of the way, then to 0, 1, 2, ...
@@ -46,6 +48,10 @@ def start(argv, limits, fds):
     os.closerange(len(fds), 1000 + len(fds))
     for name, value in limits:
         resource.setrlimit(getattr(resource, name), (value, value))
+    if ids is not None:  # the run's own uid: RLIMIT_NPROC counts per uid, so per run
+        os.setgroups([])
+        os.setgid(ids[1])
+        os.setuid(ids[0])
     os.execve(argv[0], argv, {"PATH": "/usr/bin:/bin"})
 
 while True:
@@ -55,7 +61,7 @@ while True:
         break
     if not message:
         break  # looplab closed its end
-    argv, limits = marshal.loads(message)
+    argv, limits, ids = marshal.loads(message)
     try:
         pid = os.fork()
     except OSError as exc:
@@ -63,7 +69,7 @@ while True:
         pid = None
     if pid == 0:
         try:
-            start(argv, limits, fds)
+            start(argv, limits, ids, fds)
         except BaseException as exc:
             os.write(2, ("cannot start %s: %s\n" % (argv[0], exc)).encode())
         os._exit(127)
@@ -102,10 +108,17 @@ class Spawner:
         self._channel = ours
         return ours
 
-    def spawn(self, argv: Sequence[str], limits: dict[str, int], fds: Sequence[int]) -> int:
+    def spawn(
+        self,
+        argv: Sequence[str],
+        limits: dict[str, int],
+        fds: Sequence[int],
+        ids: tuple[int, int] | None = None,
+    ) -> int:
         """Start ``argv`` with ``fds`` as its descriptors 0, 1, 2, ... under ``limits``
-        (rlimit names to values); the pidfd of the started process (the caller closes it)."""
-        message = marshal.dumps((list(argv), sorted(limits.items())))
+        (rlimit names to values), as ``ids`` (uid, gid) when given (a spawner started as
+        root); the pidfd of the started process (the caller closes it)."""
+        message = marshal.dumps((list(argv), sorted(limits.items()), ids))
         with self._lock:
             for attempt in range(2):  # a spawner that died is started again, once
                 channel = self._channel or self._start()

@@ -1,7 +1,8 @@
 """The grading harness: runs a task's tests in one process and the program under test
 in another, so that nothing the program does can make the tests pass.
 
-Run in the sandbox as the program (``python3 main.py``), with the program to
+Run in the sandbox as ``python3 -I harness.py`` (isolated: the work directory, which
+the program can write, is not on sys.path), with the program to
 grade in ``solution.py`` and, on stdin, what only the harness may see: the
 tests, the task's trusted context (HumanEval's prompt: its imports and
 helpers such as ``poly``), the entry point and a nonce. In order:

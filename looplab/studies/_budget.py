@@ -21,7 +21,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from looplab.metrics import Estimate, bootstrap_sums, compare_results, compute_metrics, ratio
+from looplab.metrics import (
+    Comparison,
+    Estimate,
+    SumStatistic,
+    TaskIndex,
+    bootstrap_sums,
+    compare_results,
+    compute_metrics,
+    holm,
+    ratio,
+)
 from looplab.records import TaskResult
 from looplab.report import Table, pct
 from looplab.runs import EvalConfig
@@ -69,11 +79,14 @@ def _compute_arms(o: StudyOptions) -> dict[str, EvalConfig]:
 
 
 def arm_tokens(results: list[TaskResult]) -> tuple[Estimate, dict[str, float]]:
-    """Mean tokens per result (every role, failed tasks' partial work excluded) with a
-    bootstrap CI over tasks, and the mean per role (generator, critic)."""
+    """Mean tokens per answered result (every role; a failed task's partial work has no
+    record) with a bootstrap CI resampling tasks (a task's samples drawn together), and
+    the mean per role (generator, critic). How many failed is the arm's ``failed``."""
     ok = _in_task_order(results)
-    totals = [float(r.trajectory.usage.total_tokens) for r in ok]
-    estimate = bootstrap_sums({"tokens": ratio(totals, [1.0] * len(ok))}, len(ok))["tokens"]
+    index = TaskIndex([r.task_id for r in ok])
+    totals = index.per_task([float(r.trajectory.usage.total_tokens) for r in ok])
+    answers = index.per_task([1.0] * len(ok))
+    estimate = bootstrap_sums({"tokens": ratio(totals, answers)}, index.tasks)["tokens"]
     n = max(1, len(ok))
     roles = {
         "generator": sum(a.usage.total_tokens for r in ok for a in r.trajectory.attempts) / n,
@@ -122,20 +135,27 @@ def _compute_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list
             f"{roles['critic']:,.0f}", str(m.tasks),
         ])  # fmt: skip
     baselines = _baselines(arms)
-    pairs: list[list[str]] = []
-    differing: list[str] = []
+    compared: list[tuple[str, str, float, Comparison]] = []
     for arm, results in arms.items():
         if arm in baselines:
             continue
         tokens = arm_tokens(results)[0].value or 0.0
         base, token_ratio = matched_baseline(tokens, baselines)
-        c = compare_results(arms[base], results)
-        matched = MATCHED[0] <= token_ratio <= MATCHED[1]
-        if matched and _excludes_zero(c.difference):
-            differing.append(f"{arm} ({_signed(c.difference)} vs {base})")
+        compared.append((arm, base, token_ratio, compare_results(arms[base], results)))
+    matched = [MATCHED[0] <= ratio_ <= MATCHED[1] for _, _, ratio_, _ in compared]
+    # Holm across the arms compared at matched cost: the family the verdict is drawn from
+    adjusted = _adjusted([c for (*_, c), m in zip(compared, matched, strict=True) if m])
+    pairs: list[list[str]] = []
+    differing: list[str] = []
+    for (arm, base, token_ratio, c), is_matched in zip(compared, matched, strict=True):
+        p_holm = adjusted.pop(0) if is_matched else None
+        if p_holm is not None and p_holm < ALPHA:
+            differing.append(f"{arm} ({_signed(c.difference)} vs {base}, Holm p = {p_holm:.3f})")
         pairs.append([
-            arm, base, f"{token_ratio:.2f}×" + ("" if matched else " (NOT matched)"),
-            _signed(c.difference), f"{c.p_value:.3f}", f"{c.only_b} / {c.only_a}",
+            arm, base, f"{token_ratio:.2f}×" + ("" if is_matched else " (NOT matched)"),
+            _signed(c.difference), f"{c.p_value:.3f}",
+            f"{p_holm:.3f}" if p_holm is not None else "—",
+            f"{c.only_b} / {c.only_a}", _power(c), _failures(c),
         ])  # fmt: skip
     return [
         Table(
@@ -148,25 +168,57 @@ def _compute_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list
         ),
         Table(
             "each method against voting at the nearest budget (paired by task)",
-            ["arm", "vs", "token ratio", "accuracy difference", "McNemar p",
-             "only arm right / only vs right"],
+            ["arm", "vs", "token ratio", "accuracy difference", "exact p", "Holm p",
+             "tasks only arm / only vs better", "tasks for 80% power", "failed"],
             pairs,
             "The difference is arm minus the self-consistency arm (or the single sample) "
-            "nearest in mean tokens, with a paired bootstrap 95% CI; a ratio outside "
+            "nearest in mean tokens, paired by task, with its 95% interval "
+            f"({_interval_names(c for *_, c in compared)}); a ratio outside "
             f"{MATCHED[0]}–{MATCHED[1]} means no voting arm spent as much, and the "
             "comparison is not at equal cost (Huang et al. 2023; Olausson et al. 2024). "
+            + _TEST_NOTE
             + (
-                "At matched cost the CI excludes 0 for: " + "; ".join(differing) + "."
+                "At matched cost, differs from voting after Holm's correction: "
+                + "; ".join(differing) + "."
                 if differing
-                else "At matched cost no method's accuracy differs from voting's at 95% "
-                "confidence on these tasks."
+                else "At matched cost no method's accuracy differs from voting's after "
+                "Holm's correction on these tasks."
             ),
         ),
     ]  # fmt: skip
 
 
-def _excludes_zero(e: Estimate) -> bool:
-    return e.low is not None and e.high is not None and (e.low > 0 or e.high < 0)
+ALPHA = 0.05
+"""The familywise error rate of a study's verdicts."""
+
+_TEST_NOTE = (
+    "p: McNemar's exact test on the discordant tasks (a sign-flip permutation test when "
+    "tasks hold several samples); Holm p: adjusted across the arms compared "
+    "(Holm-Bonferroni), what 'differs' is decided by, at 5%. Tasks for 80% power: how "
+    "many tasks a difference of the observed size needs at this discordance (Connor "
+    "1987). "
+)
+
+
+def _adjusted(comparisons: list[Comparison]) -> list[float]:
+    """Holm-adjusted p-values of a family of comparisons, in order."""
+    return holm([c.p_value for c in comparisons]) if comparisons else []
+
+
+def _power(c: Comparison) -> str:
+    return f"{c.power_tasks:,}" if c.power_tasks is not None else "n/a (no difference)"
+
+
+def _failures(c: Comparison) -> str:
+    """Failed paired tasks per side, flagged when they differ (they count as wrong)."""
+    text = f"{c.failed_b} / {c.failed_a}"
+    return text + " (DIFFER)" if c.failures_differ else text
+
+
+def _interval_names(comparisons) -> str:
+    from looplab.metrics import interval_name
+
+    return ", ".join(sorted({interval_name(c.difference) for c in comparisons})) or "none"
 
 
 def _interval(e: Estimate, spec: str) -> str:
@@ -190,6 +242,9 @@ def _plot_setup():
     import matplotlib
 
     matplotlib.use("Agg")
+
+    # graph, arm and task names are text: "$x$" must not go to the math parser
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt
@@ -267,48 +322,57 @@ def _feedback_arms(o: StudyOptions) -> dict[str, EvalConfig]:
 
 
 def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list[Table]:
-    rows, pairs, differing = [], [], []
+    rows = []
     for arm, results in arms.items():
         m = compute_metrics(results)
         recall = flag_recall(results)
         tokens, _ = arm_tokens(results)
         rows.append([
-            arm, pct(m.accuracy[0] if m.accuracy else None), pct(m.final_accuracy),
+            arm, pct(m.first_accuracy), pct(m.final_accuracy),
             pct(m.repair_rate), pct(m.damage_rate),
             pct(recall) if recall is not None else "n/a (ground truth)", _tokens(tokens),
+            str(m.errors),
         ])  # fmt: skip
-        if arm != "intrinsic":
-            c = compare_results(arms["intrinsic"], results)
-            pairs.append([arm, _signed(c.difference), f"{c.p_value:.3f}",
-                          f"{c.only_b} / {c.only_a}"])  # fmt: skip
-            if _excludes_zero(c.difference):
-                differing.append(f"{arm} ({_signed(c.difference)})")
+    others = [arm for arm in arms if arm != "intrinsic"]
+    compared = [compare_results(arms["intrinsic"], arms[arm]) for arm in others]
+    adjusted = _adjusted(compared)
+    pairs, differing = [], []
+    for arm, c, p_holm in zip(others, compared, adjusted, strict=True):
+        pairs.append([arm, _signed(c.difference), f"{c.p_value:.3f}", f"{p_holm:.3f}",
+                      f"{c.only_b} / {c.only_a}", _power(c), _failures(c)])  # fmt: skip
+        if p_holm < ALPHA:
+            differing.append(f"{arm} ({_signed(c.difference)}, Holm p = {p_holm:.3f})")
     notes = [
         "Repair rate: wrong first answers made right; damage rate: right ones made wrong; "
         "recall: wrong attempts the checker (critic, calculator or tests) called incorrect. "
-        "The oracle arm's feedback is "
-        "ground truth's verdict: an upper bound, not self-correction (Huang et al. 2023).",
+        "Accuracies count a failed task as wrong. The oracle arm's feedback is "
+        "ground truth's verdict: an upper bound, not self-correction (Huang et al. 2023). "
+        "Intervals: Clopper-Pearson for shares of tasks, the bootstrap over tasks for "
+        "recall (a task's attempts drawn together) and tokens.",
     ]
     if "critic model" not in arms:
         notes.append("No separate critic model was given (--critic-model): that arm is left out.")
+    tasks = len({r.task_id for r in arms["intrinsic"]})
     return [
         Table(
             "where the feedback comes from",
             ["feedback", "first answer", "final", "repair rate", "damage rate",
-             "checker recall of wrong", "mean tokens/task"],
+             "checker recall of wrong", "mean tokens/task", "failed"],
             rows,
             " ".join(notes),
         ),
         Table(
             "final accuracy against intrinsic self-critique (paired by task)",
-            ["feedback", "difference", "McNemar p", "only it right / only intrinsic right"],
+            ["feedback", "difference", "exact p", "Holm p",
+             "tasks only it / only intrinsic right", "tasks for 80% power", "failed"],
             pairs,
-            "Paired bootstrap 95% CI of the difference in final accuracy. "
+            f"The difference in final accuracy over {tasks} tasks with its 95% interval "
+            f"({_interval_names(compared)}). " + _TEST_NOTE
             + (
-                "Its CI excludes 0 for: " + "; ".join(differing) + "."
+                "Differs from intrinsic after Holm's correction: " + "; ".join(differing) + "."
                 if differing
-                else f"No source's final accuracy differs from intrinsic self-critique's at "
-                f"95% confidence on these {len(arms['intrinsic'])} tasks."
+                else "No source's final accuracy differs from intrinsic self-critique's "
+                f"after Holm's correction on these {tasks} tasks."
             ),
         ),
     ]  # fmt: skip
@@ -335,7 +399,10 @@ def flag_recall(results: list[TaskResult]) -> Estimate | None:
         for c in r.trajectory.critiques
     ):
         return None
-    return bootstrap_sums({"recall": ratio(flagged, judged)}, len(flagged))["recall"]
+    index = TaskIndex([r.task_id for r in _in_task_order(results)])
+    pooled = ratio(index.per_task(flagged), index.per_task(judged))  # tasks drawn whole
+    share = SumStatistic(pooled.columns, pooled.combine, share=True)
+    return bootstrap_sums({"recall": share}, index.tasks)["recall"]
 
 
 def _feedback_plot(arms: dict[str, list[TaskResult]], o: StudyOptions, root: Path) -> list[Path]:

@@ -262,6 +262,9 @@ def write_calibration_figure(
     import matplotlib
 
     matplotlib.use("Agg")
+
+    # graph, arm and task names are text: "$x$" must not go to the math parser
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     correct = [bool(r["correct"]) for r in records]

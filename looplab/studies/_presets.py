@@ -161,6 +161,9 @@ def _self_repair_plot(arms, o: StudyOptions, root: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
+
+    # graph, arm and task names are text: "$x$" must not go to the math parser
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     n_ps, n_frs = _grid_axes(o)

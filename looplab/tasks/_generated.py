@@ -48,7 +48,11 @@ def arithmetic_tasks(
             op = rng.choice(ops)
             if op == "*":
                 factor = rng.randint(2, 9)
-                sentences.append(f"Then {name} gets {factor} times as many.")
+                # "gets 7 times as many" also reads as "gets 7 times as many more"
+                # (8x); "ends up with ... as before" has one reading
+                sentences.append(
+                    f"Then {name} ends up with {factor} times as many {thing} as before."
+                )
                 solution.append(f"{value} * {factor} = {value * factor}")
                 value *= factor
             elif op == "-" and value > low:

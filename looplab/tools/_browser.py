@@ -84,7 +84,28 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     return found
 
 
+_SPECIAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        # IANA's special-purpose registries, named here whatever this Python's ipaddress
+        # knows (which differs between versions): none of them is a public web server
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24",
+        "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/127", "100::/64", "2001:2::/48", "2001:10::/28", "2001:20::/28", "2001:db8::/32",
+        "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10",
+        "fec0::/10",  # site-local: deprecated (RFC 3879), still routed on some networks
+        "ff00::/8",
+    )
+)  # fmt: skip
+"""Networks refused outright, beside Python's own flags."""
+
+
 def _check_one(ip: _IPAddress) -> str | None:
+    for network in _SPECIAL:
+        if ip.version == network.version and ip in network:
+            return f"a special-purpose address ({ip}, in {network})"
     for attribute, label in (
         ("is_loopback", "a loopback"),
         ("is_unspecified", "an unspecified"),
