@@ -103,9 +103,6 @@ _SPECIAL = tuple(
 
 
 def _check_one(ip: _IPAddress) -> str | None:
-    for network in _SPECIAL:
-        if ip.version == network.version and ip in network:
-            return f"a special-purpose address ({ip}, in {network})"
     for attribute, label in (
         ("is_loopback", "a loopback"),
         ("is_unspecified", "an unspecified"),
@@ -116,6 +113,9 @@ def _check_one(ip: _IPAddress) -> str | None:
     ):
         if getattr(ip, attribute):
             return f"{label} address ({ip})"
+    for network in _SPECIAL:  # after the named kinds: a loopback address is said to be one
+        if ip.version == network.version and ip in network:
+            return f"a special-purpose address ({ip}, in {network})"
     if not ip.is_global:
         return f"a non-public address ({ip})"
     return None
