@@ -18,7 +18,8 @@ to handle this tree::
     │   └── ReplayMissError       a replayed run has no recording for this request
     ├── ToolError                 a tool could not be parsed or run (shown to the model)
     ├── SandboxError              the sandbox itself failed (not the program inside it)
-    └── EvalError                 a task set, checker or run directory is unusable
+    ├── EvalError                 a task set, checker or run directory is unusable
+    └── UnsafePathError           a path to write through is a symlink (looplab.files)
 
 Exceptions here carry data, never side effects: no logging, no printing.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "ReplayMissError",
     "SandboxError",
     "ToolError",
+    "UnsafePathError",
     "UnsupportedRequest",
 ]
 
@@ -105,3 +107,7 @@ class SandboxError(LooplabError):
 
 class EvalError(LooplabError):
     """A task set, checker or run directory is unusable."""
+
+
+class UnsafePathError(LooplabError):
+    """A path looplab would write through is a symlink (or not what it must be)."""

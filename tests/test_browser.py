@@ -90,6 +90,20 @@ def test_slow_server_hits_the_read_timeout(browser, server):
     assert time.monotonic() - started < 2.5
 
 
+def test_the_deadline_covers_reading_the_page(server):
+    """1 MB of nested tags took 14-28 s to parse in-process against a 3 s deadline; the
+    parse now runs in a worker killed at the deadline, and the next page still reads."""
+    tool = Browser(allow=[f"127.0.0.1:{server.port}"], total_timeout_s=3.0)
+    tool.run(f"{server.url}/pages/python_idle_help.html")  # the parser worker is up
+    started = time.monotonic()
+    result = tool.run(f"{server.url}/nested")
+    assert not result.ok and "took longer than 3 s" in result.error
+    assert time.monotonic() - started < 4.5
+    again = tool.run(f"{server.url}/pages/python_idle_help.html")
+    assert again.ok and "IDLE" in again.output
+    tool.close()
+
+
 def test_dripping_server_hits_the_total_deadline(server):
     tool = Browser(allow=[f"127.0.0.1:{server.port}"], total_timeout_s=1.0, read_timeout_s=1.0)
     started = time.monotonic()

@@ -173,3 +173,56 @@ def test_resume_refuses_a_graph_file_that_changed(tmp_path):
     assert forked.returncode == 2 and "Traceback" not in forked.stderr
     last = forked.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and made_with in last
+
+
+# -- files inside a run directory ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "planted, command",
+    [
+        ("report.html", ("report",)),
+        ("plots", ("report",)),
+        ("export-sft", ("export", "--as", "sft")),
+        ("export-sft/README.md", ("export", "--as", "sft")),
+        ("export-sft/sft.jsonl", ("export", "--as", "sft")),
+    ],
+)
+def test_no_write_follows_a_symlink_planted_in_a_run(tmp_path, planted, command):
+    run = make_run(tmp_path)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    if "/" in planted:
+        (run / planted.split("/")[0]).mkdir()
+    target = victim if planted in ("plots", "export-sft") else victim / "precious.txt"
+    (run / planted).symlink_to(target)
+    done = cli(command[0], str(run), *command[1:])
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "symlink" in done.stderr.strip().splitlines()[-1]
+    assert [p.name for p in victim.iterdir()] == ["precious.txt"]
+    assert (victim / "precious.txt").read_text() == "keep me"
+
+
+def test_an_export_never_replaces_a_readme_it_did_not_write(tmp_path):
+    run = make_run(tmp_path)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "README.md").write_text("# my project\n")
+    done = cli("export", str(run), "--as", "sft", "--out", str(folder / "x.jsonl"))
+    one_line_error(done, "README.md", "not a looplab dataset card")
+    assert (folder / "README.md").read_text() == "# my project\n"
+    assert not (folder / "x.jsonl").exists()
+    again = cli("export", str(run), "--as", "sft", "--out", str(tmp_path / "new" / "x.jsonl"))
+    assert again.returncode == 0, again.stderr
+    rewritten = cli("export", str(run), "--as", "sft", "--out", str(tmp_path / "new" / "x.jsonl"))
+    assert rewritten.returncode == 0, rewritten.stderr  # its own card may be replaced
+
+
+@pytest.mark.parametrize("where", ["/proc/x.jsonl", "FILE/x.jsonl"])
+def test_an_unwritable_output_path_is_one_line(tmp_path, where):
+    run = make_run(tmp_path)
+    (tmp_path / "FILE").write_text("a file, not a folder")
+    out = where.replace("FILE", str(tmp_path / "FILE"))
+    one_line_error(cli("export", str(run), "--as", "sft", "--out", out))
+    one_line_error(cli("report", str(run), "--csv", out.replace(".jsonl", ".csv")))

@@ -39,7 +39,7 @@ LAYERS: dict[str, float] = {
 """Package (or top-level module) -> its layer. A package imports only from lower layers,
 never from a peer; the shared modules below are under all of them."""
 
-SHARED = {"records", "answers", "errors", "steps", "_lazy"}
+SHARED = {"records", "answers", "errors", "steps", "files", "_lazy"}
 """Top-level modules every layer may import (they import only each other)."""
 
 
@@ -200,8 +200,9 @@ PROGRAMS = {
     "looplab.sandbox.runner_program",
     "looplab.sandbox.harness_program",
     "looplab.tools._calc_worker",
+    "looplab.tools._html_worker",
 }
-"""Programs run in another process (the sandbox, the calculator's worker): not an API."""
+"""Programs run in another process (the sandbox, the tools' workers): not an API."""
 
 
 @cache

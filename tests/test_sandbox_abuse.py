@@ -27,26 +27,17 @@ from looplab.sandbox import (
     available_backends,
     check_program,
 )
+from tests.helpers.sandboxes import REQUIRED, isolated_backend
 from tests.helpers.web_server import WebServer
 
 REPO = Path(__file__).resolve().parent.parent
-REQUIRED = os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1"
 FAST = Limits(timeout_s=3.0, memory_mb=256, pids=64, output_bytes=64 * 1024)
 SECRET = "looplab-planted-secret-8c1f"
 
 
-def _backend(name: str):
-    reason = available_backends()[name]
-    if reason is not None:
-        if REQUIRED:
-            pytest.fail(f"LOOPLAB_REQUIRE_SANDBOX=1 but {name} is unusable: {reason}")
-        pytest.skip(reason=f"{name} is unusable here: {reason}")
-    return DockerSandbox(FAST) if name == "docker" else BubblewrapSandbox(FAST)
-
-
 @pytest.fixture(scope="module", params=["docker", "bubblewrap"])
 def sandbox(request):
-    box = _backend(request.param)
+    box = isolated_backend(request.param, FAST)
     yield box
     box.close()
 

@@ -8,37 +8,22 @@ LOOPLAB_REQUIRE_SANDBOX=1, which turns a missing engine into a failure.
 
 from __future__ import annotations
 
-import os
 import threading
+import time
 
 import pytest
 
-from looplab.sandbox import (
-    BubblewrapSandbox,
-    DockerSandbox,
-    Limits,
-    available_backends,
-    check_program,
-)
+from looplab.sandbox import Limits, check_program
+from tests.helpers.sandboxes import isolated_backend
 
-REQUIRED = os.environ.get("LOOPLAB_REQUIRE_SANDBOX") == "1"
 LIMITS = Limits(timeout_s=5.0, memory_mb=256, pids=64, output_bytes=64 * 1024)
 RIGHT = "def add_one(x):\n    return x + 1\n"
 TEST = "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(5) == 6\n"
 
 
-def _backend(name: str):
-    reason = available_backends()[name]
-    if reason is not None:
-        if REQUIRED:
-            pytest.fail(f"LOOPLAB_REQUIRE_SANDBOX=1 but {name} is unusable: {reason}")
-        pytest.skip(reason=f"{name} is unusable here: {reason}")
-    return DockerSandbox(LIMITS) if name == "docker" else BubblewrapSandbox(LIMITS)
-
-
 @pytest.fixture(scope="module", params=["docker", "bubblewrap"])
 def sandbox(request):
-    box = _backend(request.param)
+    box = isolated_backend(request.param, LIMITS)
     yield box
     box.close()
 
@@ -221,14 +206,12 @@ time.sleep(4)
 def test_a_fork_heavy_run_does_not_starve_a_concurrent_sandbox():
     """Each bubblewrap run has its own process budget: a program forking to its limit
     in one sandbox leaves a concurrent, separate sandbox's grading untouched."""
-    hog = _backend("bubblewrap")
-    grader = _backend("bubblewrap")
+    hog = isolated_backend("bubblewrap", LIMITS)
+    grader = isolated_backend("bubblewrap", LIMITS)
     try:
         thread = threading.Thread(target=hog.run, args=(FORK_AND_HOLD,))
         thread.start()
         try:
-            import time
-
             time.sleep(1.0)  # the hog holds its processes now
             verdicts = [check_program(grader, RIGHT, TEST, "add_one") for _ in range(3)]
         finally:

@@ -11,6 +11,7 @@ from rich.text import Text
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, out
 from looplab.errors import LooplabError
+from looplab.files import write_file
 
 
 @app.command()
@@ -80,7 +81,7 @@ def run(
         highlight=False,
     )
     if save:
-        Path(save).write_text(trajectory.model_dump_json(indent=2), encoding="utf-8")
+        write_file(save, trajectory.model_dump_json(indent=2))
         out.print(f"trajectory saved to {save}")
 
 

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from looplab.cli import _options as o
 from looplab.cli._app import app, cli_command, err, out
+from looplab.files import write_file
 
 
 @app.command()
@@ -154,9 +155,7 @@ def _calibration(
         records, root = run_calibration(options, target, on_task=step)
     rows = calibration_tables(records, options.sources)
     figure = write_calibration_figure(records, root, options.sources)
-    (root / "study.json").write_text(
-        json.dumps(calibration_summary(records, rows), indent=2), "utf-8"
-    )
+    write_file(root / "study.json", json.dumps(calibration_summary(records, rows), indent=2))
     out.rule(Text.assemble(("calibration", "bold"), " · Kadavath et al. 2022"))
     tables = []
     for family in dict.fromkeys(row.family for row in rows):

@@ -9,12 +9,11 @@ records without writing. A layer above ``evals``: it reads runs, never runs loop
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from looplab.errors import EvalError
-from looplab.exports._card import dataset_card
+from looplab.exports._card import dataset_card, is_dataset_card
 from looplab.exports._inspect import inspect_log, write_inspect_log
 from looplab.exports._source import RunSource, load_source, task_licence
 from looplab.exports._training import (
@@ -23,6 +22,7 @@ from looplab.exports._training import (
     TrainingData,
     training_records,
 )
+from looplab.files import make_dir, refuse_symlink, write_file
 
 __all__ = [
     "EXPORT_KINDS",
@@ -85,10 +85,17 @@ def export_run(
         return ExportSummary(kind=kind, path=path, records=len(source.results))
     options = options or ExportOptions()
     data = training_records(source, kind, options)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_lines(path, data)
+    make_dir(path.parent)
     card = path.parent / "README.md"
-    card.write_text(dataset_card(source, data, options, path.name), encoding="utf-8")
+    refuse_symlink(card)
+    if card.exists() and not is_dataset_card(card.read_text(encoding="utf-8", errors="replace")):
+        # the card is written beside the file: never over a README the user did not name
+        raise EvalError(
+            f"{card} exists and is not a looplab dataset card: give --out a folder of its own"
+        )
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in data.records)
+    write_file(path, lines)
+    write_file(card, dataset_card(source, data, options, path.name))
     return ExportSummary(
         kind=kind,
         path=path,
@@ -97,12 +104,3 @@ def export_run(
         duplicates=data.duplicates,
         left_out=dict(data.left_out),
     )
-
-
-def _write_lines(path: Path, data: TrainingData) -> None:
-    """All lines to a temporary file, then renamed: an export is whole or absent."""
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as f:
-        for record in data.records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(temporary, path)

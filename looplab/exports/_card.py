@@ -10,7 +10,16 @@ from typing import Any
 from looplab.exports._source import RunSource, task_licence
 from looplab.exports._training import ExportOptions, TrainingData
 
-__all__ = ["dataset_card"]
+__all__ = ["dataset_card", "is_dataset_card"]
+
+CARD_HEADING = "# looplab export: "
+"""The heading of every dataset card: a README.md without it is not looplab's to replace."""
+
+
+def is_dataset_card(text: str) -> bool:
+    """Whether ``text`` (a README.md) is a dataset card looplab wrote."""
+    return any(line.startswith(CARD_HEADING) for line in text.splitlines())
+
 
 _WHAT = {
     "sft": "a task and a final answer the grader found right (`messages`)",
@@ -44,7 +53,7 @@ def dataset_card(
         f"  data_files: {file_name}",
         "---",
         "",
-        f"# looplab export: {data.kind}",
+        f"{CARD_HEADING}{data.kind}",
         "",
         f"One record per line: {_WHAT[data.kind]}, with `provenance` (run, task, sample, "
         "iteration, model).",

@@ -17,6 +17,7 @@ from typing import Any
 
 from looplab.errors import EvalError
 from looplab.exports._source import RunSource
+from looplab.files import make_dir, refuse_symlink
 from looplab.prompts import task_request
 from looplab.records import TaskResult, Usage
 
@@ -183,6 +184,7 @@ def write_inspect_log(source: RunSource, path: str | Path) -> Path:
     """Write the run's inspect_ai log (``.eval``, or ``.json`` by the path's suffix)."""
     log, _, _ = _inspect()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
+    refuse_symlink(path)  # inspect_ai writes the file itself: refuse a link before it does
     log.write_eval_log(inspect_log(source), str(path))
     return path

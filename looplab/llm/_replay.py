@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from looplab.errors import ConfigError, ReplayMissError
+from looplab.files import make_dir, open_append
 from looplab.llm._types import ChatModel, Completion, CompletionOptions, Message, OnText
 
 __all__ = [
@@ -91,7 +92,7 @@ class RecordingModel:
         self.supports_continuation = inner.supports_continuation
         self.path = _recording_path(path) if path is not None else None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(self.path.parent)
         self._lock = threading.Lock()
 
     def _record(
@@ -116,7 +117,7 @@ class RecordingModel:
             return
         if self.path is None:
             raise ConfigError("a RecordingModel without a path records only in collect_recording()")
-        with self._lock, self.path.open("a", encoding="utf-8") as f:
+        with self._lock, open_append(self.path) as f:
             f.write(text)
 
     def complete(

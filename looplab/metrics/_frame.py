@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
+from looplab.files import write_file
 from looplab.records import TaskResult
 from looplab.runs import read_results
 
@@ -81,10 +83,9 @@ def load_run(run_dir: str | Path) -> Any:
 
 def write_csv(results: list[TaskResult], path: str | Path) -> Path:
     """Write the run's attempt rows as CSV."""
-    path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in attempt_rows(results):
-            writer.writerow(row)
-    return path
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in attempt_rows(results):
+        writer.writerow(row)
+    return write_file(path, buffer.getvalue())

@@ -333,8 +333,7 @@ def _pass_at_k_statistics(
         values = [
             pass_at_k(int(a), int(b), k) if e else 0.0 for a, b, e in zip(n, c, enough, strict=True)
         ]
-        made = ratio(values, enough)
-        stats[k] = SumStatistic(made.columns, made.combine, share=True)
+        stats[k] = ratio(values, enough, share=True)
     return stats
 
 

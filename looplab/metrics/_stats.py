@@ -123,16 +123,19 @@ def _divide(sums: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
-def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> SumStatistic:
+def ratio(
+    numerator: Sequence[float], denominator: Sequence[float], *, share: bool = False
+) -> SumStatistic:
     """sum(numerator) / sum(denominator) over the units; undefined where the denominator is 0.
 
     A pooled share: ``ratio(right answers per task, answers per task)`` is accuracy
-    over every answer, each task weighing as many answers as it has.
+    over every answer, each task weighing as many answers as it has; ``share=True``
+    says the numerator counts part of what the denominator counts (a proportion).
     """
     columns = np.column_stack(
         [np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)]
     )
-    return SumStatistic(columns.reshape(-1, 2), _divide)
+    return SumStatistic(columns.reshape(-1, 2), _divide, share=share)
 
 
 class TaskIndex:
@@ -170,8 +173,7 @@ class TaskIndex:
         """The pooled share of ``flags`` among the items ``where`` holds (all when None)."""
         flags = np.asarray(flags, dtype=bool)
         where = np.ones(flags.shape, dtype=bool) if where is None else np.asarray(where, bool)
-        made = ratio(self.per_task(flags & where, rows), self.per_task(where, rows))
-        return SumStatistic(made.columns, made.combine, share=True)
+        return ratio(self.per_task(flags & where, rows), self.per_task(where, rows), share=True)
 
 
 def resample_counts(

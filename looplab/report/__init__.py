@@ -24,6 +24,7 @@ _EXPORTS = {
     "Report": "_model",
     "run_report": "_model",
     "write_plots": "_plots",
+    "save_figure": "_plots",
     "print_blocks": "_terminal",
     "print_report": "_terminal",
     "write_report": "_write",

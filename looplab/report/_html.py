@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from pathlib import Path
 
+from looplab.files import write_file
 from looplab.metrics import RunMetrics
 from looplab.records import Task, TaskResult, ToolCall
 from looplab.report._blocks import Block, Table
@@ -289,6 +290,4 @@ def write_html(
 <button onclick="turn(1)">next ›</button></div>
 <div id="trajectories"></div>{trajectories}
 <script>{_SCRIPT}</script></body></html>"""
-    path = Path(path)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_file(path, page)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from looplab.files import make_dir, write_file
 from looplab.metrics import RunMetrics
 
-__all__ = ["write_plots"]
+__all__ = ["save_figure", "write_plots"]
 
 
 def _figures(m: RunMetrics) -> dict:
@@ -135,19 +136,27 @@ def _risk_coverage(plt, m: RunMetrics):
     return fig
 
 
+def save_figure(fig, path: str | Path, *, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as the format its suffix names, through ``write_file``
+    (never through a symlink)."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=dpi)
+    return write_file(path, buffer.getvalue())
+
+
 def write_plots(metrics: RunMetrics, out_dir: str | Path) -> dict[str, str]:
     """Write every plot as PNG and SVG under ``out_dir``; return the SVG texts by name."""
     import matplotlib.pyplot as plt
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dir(out_dir)
     svgs = {}
     for name, fig in _figures(metrics).items():
         fig.tight_layout()
-        fig.savefig(out / f"{name}.png", dpi=120)
+        save_figure(fig, out / f"{name}.png")
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg")
         svgs[name] = buffer.getvalue()
-        (out / f"{name}.svg").write_text(svgs[name], encoding="utf-8")
+        write_file(out / f"{name}.svg", svgs[name])
         plt.close(fig)
     return svgs

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from looplab.errors import EvalError
+from looplab.files import make_dir, open_append, write_file
 from looplab.llm import RECORDING_FILE
 from looplab.records import TaskResult
 from looplab.runs._config import EvalConfig
@@ -128,7 +129,7 @@ class RunStore:
         """Start a new run directory: write the manifest (an existing run is an error)."""
         if (self.dir / MANIFEST).exists():
             raise EvalError(f"{self.dir} already holds a run: resume it with --resume {self.dir}")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        make_dir(self.dir)
         manifest = Manifest(
             config=config,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -139,8 +140,8 @@ class RunStore:
             task_count=task_count,
             graph_sha256=graph_sha256,
         )
-        (self.dir / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
-        self.results_path.touch()
+        write_file(self.dir / MANIFEST, manifest.model_dump_json(indent=2))
+        open_append(self.results_path).close()
         return manifest
 
     def manifest(self) -> Manifest:
@@ -201,9 +202,7 @@ class RunStore:
                     continue
                 kept.append(line)
         if dropped:
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text("".join(kept), encoding="utf-8")
-            os.replace(temporary, path)
+            write_file(path, "".join(kept))
 
     def _truncate_torn_tail(self) -> None:
         path = self.results_path
@@ -211,9 +210,7 @@ class RunStore:
             return
         data = path.read_bytes()
         if data and not data.endswith(b"\n"):
-            keep = data.rfind(b"\n") + 1
-            with path.open("r+b") as f:
-                f.truncate(keep)
+            write_file(path, data[: data.rfind(b"\n") + 1])
 
     def append(self, result: TaskResult, *, completions: list[str] = ()) -> None:
         """Write a finished task: its recorded completions (tagged with the task, so a
@@ -234,7 +231,7 @@ class RunStore:
         """The run's file ``name``, opened for appending once and kept open until ``close``."""
         file = self._files.get(name)
         if file is None:
-            file = self._files[name] = (self.dir / name).open("a", encoding="utf-8")
+            file = self._files[name] = open_append(self.dir / name)
         return file
 
     def close(self) -> None:

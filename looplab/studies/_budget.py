@@ -24,7 +24,6 @@ from pathlib import Path
 from looplab.metrics import (
     Comparison,
     Estimate,
-    SumStatistic,
     TaskIndex,
     bootstrap_sums,
     compare_results,
@@ -33,7 +32,7 @@ from looplab.metrics import (
     ratio,
 )
 from looplab.records import TaskResult
-from looplab.report import Table, pct
+from looplab.report import Table, pct, save_figure
 from looplab.runs import EvalConfig
 from looplab.studies._types import Study, StudyOptions
 
@@ -264,7 +263,7 @@ def _error_bars(values: list[float], estimates: list[Estimate]) -> list[list[flo
 def _save(fig, root: Path, name: str) -> list[Path]:
     paths = [root / f"{name}.png", root / f"{name}.svg"]
     for path in paths:
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
     return paths
 
 
@@ -400,9 +399,8 @@ def flag_recall(results: list[TaskResult]) -> Estimate | None:
     ):
         return None
     index = TaskIndex([r.task_id for r in _in_task_order(results)])
-    pooled = ratio(index.per_task(flagged), index.per_task(judged))  # tasks drawn whole
-    share = SumStatistic(pooled.columns, pooled.combine, share=True)
-    return bootstrap_sums({"recall": share}, index.tasks)["recall"]
+    recall = ratio(index.per_task(flagged), index.per_task(judged), share=True)
+    return bootstrap_sums({"recall": recall}, index.tasks)["recall"]
 
 
 def _feedback_plot(arms: dict[str, list[TaskResult]], o: StudyOptions, root: Path) -> list[Path]:

@@ -35,6 +35,7 @@ from looplab.agents import (
 )
 from looplab.answers import extract_answer
 from looplab.errors import EvalError
+from looplab.files import make_dir, open_append
 from looplab.llm import ChatModel, CompletionOptions
 from looplab.metrics import (
     COVERAGE,
@@ -45,6 +46,7 @@ from looplab.metrics import (
 )
 from looplab.prompts import solve_messages
 from looplab.records import Task
+from looplab.report import save_figure
 from looplab.steps import drive
 from looplab.tasks import Grader, arithmetic_tasks, numbers_equal, parse_number
 
@@ -192,8 +194,7 @@ def run_calibration(
     """Score every task not yet in ``study_dir``'s records; return all records."""
     from looplab.llm import load_model
 
-    root = Path(study_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_dir(study_dir)
     path = root / RECORDS
     records = read_records(path)
     done = {r["task"] for r in records}
@@ -204,7 +205,7 @@ def run_calibration(
     # order, so its prompt cache sees what it saw before and the numbers stay the same.
     in_process = options.model == "local" or options.model.startswith("gguf:")
     with (
-        path.open("a", encoding="utf-8") as out,
+        open_append(path) as out,
         ThreadPoolExecutor(max_workers=1 if in_process else options.concurrency) as pool,
     ):
         futures = [pool.submit(score_task, model, task, options) for task in pending]
@@ -287,8 +288,7 @@ def write_calibration_figure(
     left.legend(fontsize=7)
     right.legend(fontsize=7)
     fig.tight_layout()
-    path = root / "calibration.png"
-    fig.savefig(path, dpi=120)
+    path = save_figure(fig, root / "calibration.png")
     plt.close(fig)
     return path
 

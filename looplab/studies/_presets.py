@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from looplab.errors import EvalError
+from looplab.files import make_dir, write_file
 from looplab.metrics import Estimate, bootstrap_sums, compute_metrics, ratio, self_repair_grid
 from looplab.records import TaskResult
-from looplab.report import Table, pct
+from looplab.report import Table, pct, save_figure
 from looplab.runs import EvalConfig
 from looplab.studies._budget import COMPUTE, FEEDBACK
 from looplab.studies._types import Reference, Study, StudyOptions, data_dir
@@ -193,7 +194,7 @@ def _self_repair_plot(arms, o: StudyOptions, root: Path) -> list[Path]:
     fig.tight_layout()
     paths = [root / "self_repair.png", root / "self_repair.svg"]
     for path in paths:
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path)
     plt.close(fig)
     return paths
 
@@ -324,8 +325,7 @@ def run_study(
         raise EvalError(f"unknown study {name!r}: use one of {', '.join(STUDIES)}")
     study = STUDIES[name]
     arms = study_arms(study, options)
-    root = Path(study_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_dir(study_dir)
     results: dict[str, list[TaskResult]] = {}
     for arm, config in arms.items():
         target = root / arm
@@ -339,5 +339,5 @@ def run_study(
     summary = summary_json(study, tables, {arm: str(root / arm) for arm in arms})
     if study.plot is not None:
         summary["figures"] = [str(p) for p in study.plot(results, options, root)]
-    (root / "study.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_file(root / "study.json", json.dumps(summary, indent=2))
     return study, tables, root

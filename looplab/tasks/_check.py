@@ -10,6 +10,7 @@ from typing import Any
 
 from looplab.answers import is_code_family
 from looplab.errors import EvalError
+from looplab.files import write_file
 from looplab.records import Task
 from looplab.tasks._checkers import Grader
 from looplab.tasks._load import load_tasks
@@ -87,7 +88,5 @@ def check_tasks(
         if box is not None:
             box.close()
     if json_out:
-        with open(json_out, "w", encoding="utf-8") as f:
-            for v in verdicts:
-                f.write(json.dumps(v) + "\n")
+        write_file(json_out, "".join(json.dumps(v) + "\n" for v in verdicts))
     return verdicts

@@ -16,8 +16,10 @@ fetched from this machine, so every hop is checked before it is requested:
 - redirects are followed by hand, each hop checked again, at most
   ``max_redirects``;
 - proxies from the environment are ignored (a proxy would connect for us);
-- connect/read timeouts, a total deadline, a cap on bytes read while
-  streaming, and text-like content types only.
+- connect/read timeouts, a cap on bytes read while streaming, text-like
+  content types only, and a total deadline over all of it, turning the page
+  into text included: that runs in a worker process killed at the deadline
+  (a page of deeply nested tags takes tens of seconds a megabyte to parse).
 
 ``allow`` names addresses a user reaches on purpose (a test server on
 127.0.0.1, an intranet): IPs or networks, optionally with a port.
@@ -36,8 +38,8 @@ from typing import Any
 import httpx
 
 from looplab.errors import ToolError
-from looplab.tools._html import html_to_text
 from looplab.tools._protocol import TextTool, ToolExample
+from looplab.tools._worker import WorkerPool
 
 __all__ = ["Browser", "check_address", "embedded_ipv4", "system_resolver"]
 
@@ -170,6 +172,10 @@ class _Allowed:
         return ip in self.network and self.port in (None, port)
 
 
+_PAGES = WorkerPool("looplab.tools._html_worker")
+"""Turns pages into text, shared by every Browser in the process."""
+
+
 class Browser(TextTool):
     """Reads one web page: its title and main text, cut to a budget."""
 
@@ -206,6 +212,7 @@ class Browser(TextTool):
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.total_timeout_s = total_timeout_s
+        _PAGES.warm_up()  # the parser worker starts while the page is fetched
         self.resolve = resolver or system_resolver
         timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self._client = httpx.Client(
@@ -281,7 +288,7 @@ class Browser(TextTool):
             body, cut = self._read(response, deadline)
         finally:
             response.close()
-        return self._render(str(target.url), content_type, body, cut, response.encoding)
+        return self._render(str(target.url), content_type, body, cut, response.encoding, deadline)
 
     def _read(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
         """The body, at most ``max_bytes`` of it *after* decompression.
@@ -312,14 +319,27 @@ class Browser(TextTool):
         return b"".join(chunks), False
 
     def _render(
-        self, url: str, content_type: str, body: bytes, cut: bool, encoding: str | None
+        self,
+        url: str,
+        content_type: str,
+        body: bytes,
+        cut: bool,
+        encoding: str | None,
+        deadline: float,
     ) -> str:
         text = body.decode(encoding or "utf-8", errors="replace")
         title = ""
         if content_type in ("text/html", "application/xhtml+xml") or (
             not content_type and "<html" in text[:1000].lower()
         ):
-            title, text = html_to_text(text)
+            answer = _PAGES.ask({"html": text}, deadline - time.monotonic())
+            if answer is None:
+                raise ToolError(
+                    f"the page took longer than {self.total_timeout_s:g} s to fetch and read"
+                )
+            if not answer["ok"]:
+                raise ToolError(answer["error"])
+            title, text = answer["title"], answer["text"]
         header = f"Title: {title}\nURL: {url}\n" if title else f"URL: {url}\n"
         if cut:
             header += f"[only the first {self.max_bytes} bytes of the page were read]\n"

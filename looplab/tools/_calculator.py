@@ -9,110 +9,15 @@ bad input never reaches the worker.
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
-import sys
-import threading
-
 from looplab.errors import ToolError
 from looplab.tools._calc_eval import parse
 from looplab.tools._protocol import TextTool, ToolExample
+from looplab.tools._worker import WorkerPool
 
 __all__ = ["Calculator"]
 
-STARTUP_TIMEOUT_S = 60.0
-
-
-class _Worker:
-    """One calculator worker process."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "looplab.tools._calc_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-        self.ready = threading.Event()
-
-    def wait_ready(self) -> bool:
-        if not self.ready.is_set() and self.read_line(STARTUP_TIMEOUT_S) is not None:
-            self.ready.set()
-        return self.ready.is_set()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-    def read_line(self, timeout: float) -> dict | None:
-        stdout = self.proc.stdout
-        if stdout is None:
-            return None
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                return None
-        line = stdout.readline()
-        return json.loads(line) if line else None
-
-    def ask(self, expr: str, timeout: float) -> dict | None:
-        """The worker's answer, or None if it took too long or died."""
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps({"expr": expr}) + "\n").encode())
-            self.proc.stdin.flush()
-            return self.read_line(timeout)
-        except (BrokenPipeError, OSError, ValueError):
-            return None
-
-
-class _WorkerPool:
-    """The active worker plus a warm spare, shared by every Calculator in the process.
-
-    A worker killed for taking too long is replaced by the spare at once, and
-    a new spare starts in the background: the next call never waits for
-    sympy's import.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.active: _Worker | None = None
-        self.spare: _Worker | None = None
-
-    def _take_spare(self) -> _Worker:
-        worker = self.spare if self.spare is not None and self.spare.alive() else _Worker()
-        self.spare = _Worker()
-        return worker
-
-    def warm_up(self) -> None:
-        with self.lock:
-            if self.active is None:
-                self.active = self._take_spare()
-
-    def evaluate(self, expr: str, timeout: float) -> dict:
-        with self.lock:
-            if self.active is None or not self.active.alive():
-                self.active = self._take_spare()
-            worker = self.active
-            if not worker.wait_ready():
-                worker.kill()
-                self.active = None
-                return {"ok": False, "error": "the calculator's worker process did not start"}
-            answer = worker.ask(expr, timeout)
-            if answer is None:
-                worker.kill()
-                self.active = None
-                return {"ok": False, "error": f"the calculation took longer than {timeout:g} s"}
-            return answer
-
-
-_POOL = _WorkerPool()
+_POOL = WorkerPool("looplab.tools._calc_worker")
+"""Shared by every Calculator in the process."""
 
 
 class Calculator(TextTool):
@@ -136,7 +41,9 @@ class Calculator(TextTool):
 
     def call(self, text: str) -> str:
         parse(text)  # cheap checks here; raises ToolError for most bad input
-        answer = _POOL.evaluate(text, self.timeout_s)
+        answer = _POOL.ask({"expr": text}, self.timeout_s)
+        if answer is None:
+            raise ToolError(f"the calculation took longer than {self.timeout_s:g} s")
         if not answer["ok"]:
             raise ToolError(answer["error"])
         return answer["output"]

@@ -49,6 +49,10 @@ class WebServer:
                         self._send(
                             200, "text/html; charset=utf-8", (PAGES / route[7:]).read_bytes()
                         )
+                    elif route == "/nested":  # 1 MB of nested tags: slow to parse
+                        depth = 90_000
+                        body = b"<html><body>" + b"<div>" * depth + b"x" + b"</div>" * depth
+                        self._send(200, "text/html", body)
                     elif route == "/plain":
                         self._send(200, "text/plain", b"just plain text")
                     elif route == "/latin1":
