@@ -226,3 +226,23 @@ def test_an_unwritable_output_path_is_one_line(tmp_path, where):
     out = where.replace("FILE", str(tmp_path / "FILE"))
     one_line_error(cli("export", str(run), "--as", "sft", "--out", out))
     one_line_error(cli("report", str(run), "--csv", out.replace(".jsonl", ".csv")))
+
+
+def test_looplab_run_prints_a_hostile_models_text_as_text():
+    """A model that writes escape sequences and markup (here the critic, in its feedback):
+    `looplab run` shows them as text."""
+    from tests.helpers.delay_server import DelayServer
+
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x9b31m [/x] [bold red]"
+    server = DelayServer(prefix=hostile)
+    try:
+        done = cli(
+            "run", "--model", f"openai:fake@{server.base_url}", "--graph", "critic_loop",
+            "--max-iters", "1", "What is 2 + 2?",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout + done.stderr
+    assert "\x1b" not in shown and "\x9b" not in shown and "\x07" not in shown
+    assert "\\x1b]0;pwned\\x07" in shown and "[/x] [bold red]" in shown

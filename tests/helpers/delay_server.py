@@ -26,9 +26,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class DelayServer:
-    def __init__(self, delay_s: float = 0.0, *, tools: bool = False) -> None:
+    def __init__(
+        self, delay_s: float = 0.0, *, tools: bool = False, prefix: str = ""
+    ) -> None:
         self.delay_s = delay_s
         self.tools = tools
+        self.prefix = prefix
+        """Put before every answer and every critique's feedback (a hostile model's escape
+        sequences, say)."""
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -63,7 +68,7 @@ class DelayServer:
                 with server._lock:
                     server.in_flight -= 1
                     server.in_flight_ports.discard(self.client_address[1])
-                text = _answer(body, server.tools)
+                text = _answer(body, server.tools, server.prefix)
                 data = _response(text, _logprobs(body, text) if body.get("logprobs") else None)
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
@@ -89,7 +94,7 @@ class DelayServer:
         self.httpd.server_close()
 
 
-def _structured_answer(response_format: dict, last: str) -> str:
+def _structured_answer(response_format: dict, last: str, prefix: str = "") -> str:
     """JSON of the requested schema: a critic's verdict, or a mistake finder's answer."""
     schema = response_format.get("json_schema", {}).get("schema") or response_format.get(
         "schema", {}
@@ -101,7 +106,8 @@ def _structured_answer(response_format: dict, last: str) -> str:
     if "correct" in fields:
         return json.dumps({"reasoning": "checked", "correct": bool(crc % 3)})
     verdict = "correct" if crc % 2 else "incorrect"
-    return json.dumps({"verdict": verdict, "confidence": 0.7, "feedback": "check the arithmetic"})
+    feedback = prefix + "check the arithmetic"
+    return json.dumps({"verdict": verdict, "confidence": 0.7, "feedback": feedback})
 
 
 def _calculating_answer(messages: list[dict]) -> str:
@@ -118,17 +124,17 @@ def _calculating_answer(messages: list[dict]) -> str:
     return f"Let me compute. <calc>{numbers[0]}{op}{numbers[1]}</calc>"
 
 
-def _answer(body: dict, tools: bool = False) -> str:
+def _answer(body: dict, tools: bool = False, prefix: str = "") -> str:
     """What the fake model says to one request."""
     last = body["messages"][-1]["content"]
     system = body["messages"][0]["content"]
     if tools and "response_format" not in body and "<calc>" in system:
         return _calculating_answer(body["messages"])
     if "response_format" in body:
-        return _structured_answer(body["response_format"], last)
+        return _structured_answer(body["response_format"], last, prefix)
     if _is_p_true(body):
         return "A)"
-    return f"I think so.\nAnswer: {zlib.crc32(last.encode()) % 200}"
+    return f"{prefix}I think so.\nAnswer: {zlib.crc32(last.encode()) % 200}"
 
 
 def _is_p_true(body: dict) -> bool:
