@@ -29,6 +29,7 @@ from looplab.metrics import (
     compare_results,
     compute_metrics,
     holm,
+    interval_name,
     ratio,
 )
 from looplab.records import TaskResult
@@ -105,11 +106,11 @@ def _method(arm: str) -> str:
     return arm.split("@", 1)[0]
 
 
-def _baselines(arms: dict[str, list[TaskResult]]) -> dict[str, float]:
+def _baselines(tokens: dict[str, Estimate]) -> dict[str, float]:
     """The voting arms (single sample included) by mean tokens: the yardstick."""
     return {
-        arm: arm_tokens(results)[0].value or 0.0
-        for arm, results in arms.items()
+        arm: estimate.value or 0.0
+        for arm, estimate in tokens.items()
         if arm == "single" or _method(arm) == "self_consistency"
     }
 
@@ -126,19 +127,20 @@ def _log_ratio(a: float, b: float) -> float:
 
 def _compute_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list[Table]:
     rows = []
+    spent = {arm: arm_tokens(results) for arm, results in arms.items()}  # bootstrapped once
     for arm, results in arms.items():
         m = compute_metrics(results)
-        tokens, roles = arm_tokens(results)
+        tokens, roles = spent[arm]
         rows.append([
             arm, pct(m.final_accuracy), _tokens(tokens), f"{roles['generator']:,.0f}",
             f"{roles['critic']:,.0f}", str(m.tasks),
         ])  # fmt: skip
-    baselines = _baselines(arms)
+    baselines = _baselines({arm: spent[arm][0] for arm in arms})
     compared: list[tuple[str, str, float, Comparison]] = []
     for arm, results in arms.items():
         if arm in baselines:
             continue
-        tokens = arm_tokens(results)[0].value or 0.0
+        tokens = spent[arm][0].value or 0.0
         base, token_ratio = matched_baseline(tokens, baselines)
         compared.append((arm, base, token_ratio, compare_results(arms[base], results)))
     matched = [MATCHED[0] <= ratio_ <= MATCHED[1] for _, _, ratio_, _ in compared]
@@ -215,8 +217,6 @@ def _failures(c: Comparison) -> str:
 
 
 def _interval_names(comparisons) -> str:
-    from looplab.metrics import interval_name
-
     return ", ".join(sorted({interval_name(c.difference) for c in comparisons})) or "none"
 
 

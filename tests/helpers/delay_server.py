@@ -26,9 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class DelayServer:
-    def __init__(
-        self, delay_s: float = 0.0, *, tools: bool = False, prefix: str = ""
-    ) -> None:
+    def __init__(self, delay_s: float = 0.0, *, tools: bool = False, prefix: str = "") -> None:
         self.delay_s = delay_s
         self.tools = tools
         self.prefix = prefix
