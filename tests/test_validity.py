@@ -296,3 +296,15 @@ def test_every_generated_sentence_has_one_reading_and_grades_it():
                 elif operation is not None:
                     value = operation(value, numbers[0])
             assert str(value) == task.answer, task.id
+
+
+def test_no_share_in_any_table_collapses_to_a_point_at_zero():
+    """Every share a report or study prints keeps a width at 0%: selective accuracy,
+    the oracle-stopped column, the self-repair grid's pass rate."""
+    from looplab.metrics import confidence_metrics
+    from looplab.studies import oracle_stopped_accuracy
+
+    selective = confidence_metrics([0.2, 0.7, 0.7, 0.9] * 5, [False] * 20).selective_accuracy
+    assert selective.value == 0.0 and selective.high > 0.1
+    upper = oracle_stopped_accuracy(run_of([False] * 10), 2)
+    assert all(e.value == 0.0 and e.high > 0.2 for e in upper)

@@ -37,9 +37,11 @@ import numpy as np
 
 from looplab.metrics._stats import (
     BOOTSTRAP_SEED,
+    CLOPPER_PEARSON,
     RESAMPLES,
     Estimate,
     percentile_interval,
+    proportion_interval,
     resample_counts,
 )
 
@@ -263,6 +265,15 @@ def confidence_metrics(
             value = float(values[name][0])
             if not np.isnan(value):
                 estimates[name] = percentile_interval(value, np.concatenate(draws[name]), tasks)
+        # a share of answers: where every resample agrees (all right, all wrong), the
+        # bootstrap is a point; Clopper-Pearson on the tasks the cut keeps instead
+        kept_tasks = max(1, round(coverage * tasks))
+        selective = estimates["selective_accuracy"]
+        if selective.value is not None and selective.low == selective.high:
+            low, high = proportion_interval(round(selective.value * kept_tasks), kept_tasks)
+            estimates["selective_accuracy"] = Estimate(
+                selective.value, low, high, tasks, CLOPPER_PEARSON
+            )
     return ConfidenceMetrics(
         n=n,
         right=int(y.sum()),

@@ -124,7 +124,7 @@ def self_repair_grid(
             ones = [1.0] * len(values)
             found = bootstrap_sums(
                 {
-                    "pass_rate": ratio([v[0] for v in values], ones),
+                    "pass_rate": ratio([v[0] for v in values], ones, share=True),
                     "tokens": ratio([v[1] for v in values], ones),
                 },
                 len(values),

@@ -29,7 +29,13 @@ from typing import Any
 
 from looplab.errors import EvalError
 from looplab.files import make_dir, write_file
-from looplab.metrics import Estimate, bootstrap_sums, compute_metrics, ratio, self_repair_grid
+from looplab.metrics import (
+    Estimate,
+    TaskIndex,
+    bootstrap_sums,
+    compute_metrics,
+    self_repair_grid,
+)
 from looplab.records import TaskResult
 from looplab.report import Table, pct, save_figure
 from looplab.runs import EvalConfig
@@ -67,11 +73,15 @@ def _self_correction_arms(o: StudyOptions) -> dict[str, EvalConfig]:
 
 def oracle_stopped_accuracy(results: list[TaskResult], rounds: int) -> list[Estimate]:
     """Accuracy if ground truth had stopped each loop at its first right answer: an upper
-    bound computed from the same trajectories, never a self-correction result."""
-    ok = [r for r in results if r.trajectory is not None]
-    ones = [1.0] * len(ok)
+    bound computed from the same trajectories, never a self-correction result. A failed
+    task counts as wrong; tasks are the unit."""
+    index = TaskIndex([r.task_id for r in results])
     found = bootstrap_sums(
-        {i: ratio([any(r.grades[: i + 1]) for r in ok], ones) for i in range(rounds)}, len(ok)
+        {
+            i: index.share([r.trajectory is not None and any(r.grades[: i + 1]) for r in results])
+            for i in range(rounds)
+        },
+        index.tasks,
     )
     return [found[i] for i in range(rounds)]
 
