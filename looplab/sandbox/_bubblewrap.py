@@ -39,6 +39,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from functools import cache
 
@@ -249,9 +250,9 @@ class BubblewrapSandbox(SandboxBase):
                 started + request["timeout"],
             )
         finally:
-            _wait_for_exit(pidfd)  # the uid is free only once nothing of the run is left
-            os.close(pidfd)
-            run_uid.release()
+            # the uid is free only once nothing of the run is left: released when bwrap
+            # has exited, in the background (the result does not wait for the teardown)
+            threading.Thread(target=_release_after_exit, args=(pidfd, run_uid), daemon=True).start()
         duration = time.monotonic() - started
         status = _json_lines(outputs["status"])
         err = outputs["err"]
@@ -283,16 +284,19 @@ class BubblewrapSandbox(SandboxBase):
         self._spawner.close()
 
 
-def _wait_for_exit(pidfd: int, timeout_s: float = 5.0) -> None:
-    """Wait until the process behind ``pidfd`` (bwrap) has exited, killing it if needed:
-    its namespace, and every process of the run, ends with it."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(pidfd, selectors.EVENT_READ)  # readable once it has exited
-        if selector.select(0):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        selector.select(timeout_s)
+def _release_after_exit(pidfd: int, run_uid: _RunUid, timeout_s: float = 5.0) -> None:
+    """Once the process behind ``pidfd`` (bwrap) has exited -- killed if it lingers: its
+    namespace, and every process of the run, ends with it -- release the run's uid."""
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(pidfd, selectors.EVENT_READ)  # readable once it has exited
+            if not selector.select(1.0):
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                selector.select(timeout_s)
+    finally:
+        os.close(pidfd)
+        run_uid.release()
 
 
 def _json_lines(data: bytes) -> dict:
