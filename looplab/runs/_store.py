@@ -157,7 +157,7 @@ class RunStore:
     def config(self) -> EvalConfig:
         """The run's configuration, checked: a damaged manifest is one error naming it."""
         manifest = self.manifest()
-        missing = [key for key in ("tasks", "graph", "model") if key not in manifest.config]
+        missing = [key for key in ("tasks", "graph") if key not in manifest.config]
         if missing:
             raise EvalError(f"{self.dir / MANIFEST}: its config has no {', '.join(missing)}")
         try:
