@@ -16,6 +16,7 @@ __all__ = [
     "CriticConfidence",
     "FinderStyle",
     "Locate",
+    "RepairMode",
     "ToolSyntaxName",
     "Attempt",
     "Critique",
@@ -45,6 +46,9 @@ Locate = Literal["found", "gold", "random"]
 labelled gold step, or a random step)."""
 ToolSyntaxName = Literal["tags", "gsm8k"]
 """How the generator writes tool calls (``<calc>..</calc>`` or ``<<..=..>>``)."""
+RepairMode = Literal["rewrite", "continue"]
+"""How a repair is written: a new answer after the feedback, or the previous answer
+continued from its first error as the checker corrected it (``Critique.correction``)."""
 
 
 class Usage(BaseModel):
@@ -66,7 +70,12 @@ class Usage(BaseModel):
     """How many model calls these numbers cover."""
     unreported_calls: int = Field(default=0, ge=0)
     """Calls whose server reported no token counts (some servers omit them when
-    streaming). Their tokens are missing from the sums above, never guessed."""
+    streaming) and whose tokenizer is not known: their tokens are missing from the sums
+    above, never guessed."""
+    estimated_calls: int = Field(default=0, ge=0)
+    """Calls whose server reported no token counts, counted instead with the model's own
+    tokenizer (the embedded SmolLM2 weights' for a server named after them): in the
+    sums above, marked as estimated."""
     servers: dict[str, int] = Field(default_factory=dict)
     """Calls per server, for a model spread over several servers (empty otherwise)."""
 
@@ -84,6 +93,7 @@ class Usage(BaseModel):
             latency_s=self.latency_s + other.latency_s,
             calls=self.calls + other.calls,
             unreported_calls=self.unreported_calls + other.unreported_calls,
+            estimated_calls=self.estimated_calls + other.estimated_calls,
             servers=_merge_counts(self.servers, other.servers),
         )
 
@@ -253,6 +263,10 @@ class Critique(BaseModel):
     """What the generator is shown when it repairs."""
     error_location: str | None = None
     """Where the first error is, if the critic said (e.g. ``step 2``)."""
+    correction: str | None = None
+    """The attempt's text up to its first wrong step, the checker's value in place of the
+    wrong one -- set by a checker that computes the right value (the calculator's step
+    check); a repair in ``continue`` mode goes on from it."""
     mistake_step: int | None = None
     """A mistake finder's answer: the first wrong step (1-based); None with verdict
     ``correct`` means "no mistake"."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from looplab.errors import ConfigError
 from looplab.runs import read_results
 from looplab.studies import STUDIES, StudyOptions, arm_tokens, matched_baseline, run_study
 from tests.helpers.delay_server import DelayServer
@@ -70,31 +71,55 @@ def test_matched_baseline_is_the_nearest_by_ratio():
 
 
 def test_feedback_study_arms_and_the_oracle_is_marked(tmp_path, server):
-    options = StudyOptions(model=server, limit=5, concurrency=4)
+    # the tool critic is asked for by name (+ARM: on top of the default arms)
+    options = StudyOptions(model=server, limit=5, concurrency=4, arms=("+critic-calculator",))
     _, tables, root = run_study("feedback", options, tmp_path / "feedback")
-    arms = [row[0] for row in tables[0].rows]
-    assert arms == ["intrinsic", "critic + calculator", "calculator checks", "ORACLE (upper bound)"]
+    shown = [row[0] for row in tables[0].rows]
+    assert shown == [
+        "intrinsic", "critic + calculator", "calculator checks", "calculator edit, continued",
+        "ORACLE (upper bound)",
+    ]  # fmt: skip
+    # folders are plain slugs a shell needs no quotes for; the shown name is in the manifest
+    arms = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert arms == sorted(
+        ["intrinsic", "critic-calculator", "calculator-checks", "calculator-edit", "oracle"]
+    )
+    manifest = json.loads((root / "calculator-edit" / "manifest.json").read_text())
+    assert manifest["labels"] == {
+        "study": "feedback", "arm": "calculator-edit", "shown": "calculator edit, continued",
+    }  # fmt: skip
+    assert manifest["config"]["repair_mode"] == "continue"
+    assert manifest["config"]["max_iters"] == 2  # the first attempt and one repair
     assert "No separate critic model was given" in tables[0].note
-    oracle = read_results(root / "ORACLE (upper bound)")
+    oracle = read_results(root / "oracle")
     assert all(r.trajectory.oracle for r in oracle)
     assert not any(r.trajectory.oracle for r in read_results(root / "intrinsic"))
-    calculator = read_results(root / "critic + calculator")
+    calculator = read_results(root / "critic-calculator")
     assert all(r.trajectory.graph == "tool_critic" for r in calculator)
-    checks = read_results(root / "calculator checks")
+    checks = read_results(root / "calculator-checks")
     assert all(r.trajectory.graph == "calc_check" for r in checks)
-    assert [row[0] for row in tables[1].rows] == arms[1:]
+    assert [row[0] for row in tables[1].rows] == shown[1:]
     for arm in arms:
         results = read_results(root / arm)
         mean, _ = arm_tokens(results)
         assert mean.value == pytest.approx(recorded_tokens(root / arm) / len(results))
 
 
+def test_feedback_study_default_arms_and_arms_by_name(server):
+    arms = STUDIES["feedback"].arms(StudyOptions(model=server))
+    assert list(arms) == ["intrinsic", "calculator-checks", "calculator-edit", "oracle"]
+    picked = STUDIES["feedback"].arms(StudyOptions(model=server, arms=("calculator-edit",)))
+    assert list(picked) == ["intrinsic", "calculator-edit"]  # intrinsic is the yardstick
+    with pytest.raises(ConfigError, match="unknown feedback arm 'calc': use one of intrinsic"):
+        STUDIES["feedback"].arms(StudyOptions(model=server, arms=("calc",)))
+
+
 def test_feedback_study_on_code_uses_the_visible_tests(tmp_path, server):
     critic = "openai:other@http://127.0.0.1:9/v1"
     options = StudyOptions(model=server, limit=2, tasks="code", critic_model=critic)
     arms = STUDIES["feedback"].arms(options)
-    assert list(arms) == ["intrinsic", "critic model", "visible tests", "ORACLE (upper bound)"]
-    assert arms["visible tests"].graph == "test_repair"
+    assert list(arms) == ["intrinsic", "critic-model", "visible-tests", "oracle"]
+    assert arms["visible-tests"].graph == "test_repair"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

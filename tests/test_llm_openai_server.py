@@ -51,6 +51,29 @@ def test_streaming(server_model):
     assert completion.usage.unreported_calls == 1 and completion.usage.total_tokens == 0
 
 
+def test_a_server_that_reports_no_usage_is_counted_with_the_known_tokenizer(llama_server):
+    """Named after the embedded weights, the served model is counted with their tokenizer
+    when its server sends no usage (streaming): marked estimated, and close to what the
+    same server reports for the same call unstreamed."""
+    from looplab.report import usage_line
+
+    model = load_model(f"openai:smollm2@{llama_server}")
+    streamed = model.complete(QUESTION, CompletionOptions(max_tokens=30), on_text=lambda _: None)
+    reported = model.complete(QUESTION, CompletionOptions(max_tokens=30))
+    assert streamed.usage.estimated_calls == 1 and streamed.usage.unreported_calls == 0
+    assert reported.usage.estimated_calls == 0
+    assert streamed.usage.completion_tokens == pytest.approx(
+        reported.usage.completion_tokens, abs=2
+    )
+    assert streamed.usage.prompt_tokens == pytest.approx(reported.usage.prompt_tokens, abs=4)
+    assert "ESTIMATED" in usage_line(streamed.usage)
+    # a name looplab knows no tokenizer for: the counts stay missing, and say so
+    unknown = load_model(f"openai:judge@{llama_server}")
+    missing = unknown.complete(QUESTION, CompletionOptions(max_tokens=5), on_text=lambda _: None)
+    assert missing.usage.unreported_calls == 1 and missing.usage.total_tokens == 0
+    assert "MISSING" in usage_line(missing.usage)
+
+
 def test_async_streaming_with_stop(server_model):
     pieces: list[str] = []
     options = CompletionOptions(max_tokens=40, stop=("5",))

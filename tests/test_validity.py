@@ -186,8 +186,8 @@ def test_feedback_study_corrects_across_arms():
     intrinsic = run_of([False] * 12)
     arms = {
         "intrinsic": intrinsic,
-        "calculator checks": run_of([True] * 7 + [False] * 5),  # exact p = 0.0156
-        "ORACLE (upper bound)": run_of([True] * 6 + [False] * 6),  # exact p = 0.0312
+        "calculator-checks": run_of([True] * 7 + [False] * 5),  # exact p = 0.0156
+        "oracle": run_of([True] * 6 + [False] * 6),  # exact p = 0.0312
     }
     tables = STUDIES["feedback"].summarize(arms, StudyOptions())
     rows = {row[0]: row for row in tables[1].rows}

@@ -55,14 +55,19 @@ SAMPLE_TEMPERATURE = 1.0
 
 
 class CriticVerdict(BaseModel):
-    """The JSON a critic answers with."""
+    """The JSON a critic answers with: its reasons first, then the verdict.
 
-    verdict: Verdict
-    confidence: float = Field(ge=0.0, le=1.0)
+    The order is the order the model writes in (constrained decoding follows the
+    schema): a verdict written before any reasons was measured to copy the last
+    worked example's (19 of 20 answers called correct, 17 of them wrong); written after
+    its own feedback it follows what the feedback says."""
+
     # Length caps become grammar bounds under constrained decoding: a small model
     # that loops inside a string is made to close it.
     feedback: str = Field(max_length=400)
     error_location: str | None = Field(default=None, max_length=100)
+    verdict: Verdict
+    confidence: float = Field(ge=0.0, le=1.0)
 
 
 class Critic:
@@ -291,23 +296,40 @@ def _example(problem: str, answer: str, verdict: CriticVerdict) -> list[Message]
     ]
 
 
-# Worked examples of the verdict format, one each way: small models copy the
-# format from examples far better than from a description.
+# Worked examples of the verdict format: two right answers and two wrong ones, in
+# varied wording, alternating, so that copying an example's form is not copying a
+# verdict (small models copy the format from examples far better than from a
+# description, and a single example each way left the verdict a constant).
 _EXAMPLES = [
     *_example(
-        "What is 12 times 4?",
-        "12 times 4 is 46.\nAnswer: 46",
+        "Ann has 12 apples. Then Ann buys 9 more. How many apples does Ann have now?",
+        "Ann has 12 + 9 = 21 apples.\nAnswer: 21",
+        CriticVerdict(feedback="12 + 9 = 21, so 21 is right.", verdict="correct", confidence=0.8),
+    ),
+    *_example(
+        "Bo has 35 cards. Then Bo gives away 17. How many cards does Bo have now?",
+        "Bo has 35 - 17 = 22 cards left.\nAnswer: 22",
         CriticVerdict(
+            feedback="35 - 17 is 18, not 22. The answer should be 18.",
+            error_location="35 - 17 = 22",
             verdict="incorrect",
-            confidence=0.9,
-            feedback="12 times 4 is 48, not 46.",
-            error_location="line 1",
+            confidence=0.85,
         ),
     ),
     *_example(
-        "What is 15 plus 27?",
-        "15 plus 27 is 42.\nAnswer: 42",
-        CriticVerdict(verdict="correct", confidence=0.9, feedback="15 + 27 = 42 is right."),
+        "A box holds 6 rows of 7 eggs. How many eggs are in the box?",
+        "6 times 7 is 42.\nAnswer: 42",
+        CriticVerdict(feedback="6 * 7 = 42 is right.", verdict="correct", confidence=0.9),
+    ),
+    *_example(
+        "Cy has 48 stamps and shares them equally among 4 friends. How many does each friend get?",
+        "48 / 4 = 14.\nAnswer: 14",
+        CriticVerdict(
+            feedback="48 / 4 is 12, not 14. Each friend gets 12.",
+            error_location="48 / 4 = 14",
+            verdict="incorrect",
+            confidence=0.8,
+        ),
     ),
 ]
 

@@ -5,7 +5,9 @@ This is feedback from a tool rather than from the model's judgement -- the contr
 CRITIC (Gou et al. 2024) draws -- and, like visible tests for code, it is external
 but not ground truth: it checks the steps the answer wrote, not whether they were the
 right steps for the problem. An answer with no step to check gets no verdict (None),
-recorded as such.
+recorded as such. The critique also carries the answer's text up to its first wrong
+step with the calculator's value in its place (``Critique.correction``): a repair in
+``continue`` mode goes on from there.
 """
 
 from __future__ import annotations
@@ -36,10 +38,18 @@ def arithmetic_steps(text: str) -> list[tuple[str, str]]:
     >>> arithmetic_steps("He has 51 - 35 = 15 left, then 15 × 2 = 30.")
     [('51-35', '15'), ('15*2', '30')]
     """
+    return [(expression, claimed) for expression, claimed, _ in _steps(text)]
+
+
+def _steps(text: str) -> list[tuple[str, str, int]]:
+    """``arithmetic_steps`` with where each claimed result starts in ``text``."""
+    # blanked to the same length, so that positions stay those of ``text``
+    blanked = _TOOL_SPANS.sub(lambda m: " " * len(m.group()), text)
     found = []
-    for a, op, b, claimed in _STEP.findall(_TOOL_SPANS.sub(" ", text)):
+    for match in _STEP.finditer(blanked):
+        a, op, b, claimed = match.groups()
         expression = f"{a.replace(',', '')}{_OPERATORS.get(op, op)}{b.replace(',', '')}"
-        found.append((expression, claimed.replace(",", "")))
+        found.append((expression, claimed.replace(",", ""), match.start(4)))
     return found[:MAX_STEPS]
 
 
@@ -72,7 +82,8 @@ class StepChecker:
         started = time.perf_counter()
         calls: list[ToolCall] = []
         wrong: list[str] = []
-        for expression, claimed in arithmetic_steps(answer_text):
+        correction = None
+        for expression, claimed, at in _steps(answer_text):
             result = yield call(self.calculator.run, self.calculator.arun, expression)
             calls.append(
                 ToolCall(
@@ -85,6 +96,8 @@ class StepChecker:
             )  # fmt: skip
             if result.ok and not agrees(result.output, claimed):
                 wrong.append(f"{expression} = {result.output}, not {claimed}")
+                if correction is None:  # the first wrong step, its value put right
+                    correction = answer_text[:at] + result.output
         if not calls:
             verdict, feedback = None, "There is no arithmetic step (a op b = c) to check."
         elif wrong:
@@ -98,6 +111,7 @@ class StepChecker:
             verdict=verdict,
             confidence=1.0 if verdict else None,
             feedback=feedback,
+            correction=correction,
             raw=json.dumps({"steps": len(calls), "wrong": wrong}),
             tool_calls=calls,
             latency_s=time.perf_counter() - started,

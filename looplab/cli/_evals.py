@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Annotated
 
@@ -9,7 +10,13 @@ import typer
 from rich.text import Text
 
 from looplab.cli import _options as o
-from looplab.cli._app import app, cli_command, err, out, split_list
+from looplab.cli._app import HELP_OPTIONS, app, cli_command, err, out, split_list
+
+
+def _executors_help() -> str:
+    from looplab.runs import EXECUTORS
+
+    return "; ".join(f"{name}: {what}" for name, what in EXECUTORS.items()) + "."
 
 
 @app.command("eval")
@@ -22,6 +29,8 @@ def eval_(
     critic_model: o.CriticModel = o.DEFAULTS.critic_model,
     tools: o.Tools = None,
     critic_tools: o.CriticTools = None,
+    repair_tools: o.RepairTools = None,
+    repair_mode: o.RepairModeFlag = o.DEFAULTS.repair_mode,
     critic_confidence: o.CriticConfidence = o.DEFAULTS.critic_confidence,
     max_iters: o.MaxIters = o.DEFAULTS.max_iters,
     width: o.Width = o.DEFAULTS.width,
@@ -39,9 +48,7 @@ def eval_(
     tool_syntax: o.ToolSyntax = o.DEFAULTS.tool_syntax,
     locate: o.Locate = o.DEFAULTS.locate,
     finder_style: o.FinderStyle = o.DEFAULTS.finder_style,
-    executor: Annotated[
-        str, typer.Option(help="local (threads) or ray (a Ray cluster; pip install looplab[ray]).")
-    ] = "local",
+    executor: Annotated[str, typer.Option(help=_executors_help())] = "local",
     ray_address: Annotated[
         str | None, typer.Option(help="The Ray cluster to join (default: start a local one).")
     ] = None,
@@ -69,6 +76,7 @@ def eval_(
     values = o.config_values(locals())  # the parameters named like config fields
     from datetime import datetime
 
+    from looplab.files import check_writable
     from looplab.runs import EvalConfig, validated
 
     config = None
@@ -76,6 +84,7 @@ def eval_(
         config = validated(EvalConfig, **values)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = run_dir or f"runs/{stamp}-{graph.replace('/', '_').replace(':', '_')}"
+        check_writable(target, "--run-dir", folder=True)
     else:
         target = resume
     run_with_progress(
@@ -100,33 +109,21 @@ def run_with_progress(
     ray_address: str | None = None,
     workers: int | None = None,
     allow_changed_graph: bool = False,
+    resume_command: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """Run (or resume) an eval with a progress bar, then print its report."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
+    """Run (or resume) an eval with a progress bar, then print its report.
+    ``resume_command``: what an interrupted run says finishes it (default: eval --resume)."""
     from looplab.records import TaskResult
+    from looplab.report import RunProgress
     from looplab.runs import run_eval
 
     stats = {"right": 0, "done": 0, "tokens": 0, "errors": 0}
-    bar = Progress(
-        TextColumn("[bold]eval[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=err,
-    )
-    job = bar.add_task("eval", total=None, status="")
+    label = f"{labels['study']} · {labels['arm']}" if labels else "eval"
+    bar = RunProgress(err, label)
 
     def on_start(done: int, total: int) -> None:
-        bar.start()  # only once the run is set up: a bad option stays a one-line error
-        bar.update(job, completed=done, total=total)
+        bar.start(done, total)  # only once the run is set up: a bad option stays one line
         if done:
             err.print(f"resuming: {done} of {total} already done")
 
@@ -140,14 +137,12 @@ def run_with_progress(
             f"accuracy so far {stats['right'] / stats['done']:.0%} · "
             f"{stats['tokens']:,} tokens · {stats['errors']} errors"
         )
-        bar.update(job, completed=done, status=status)
+        bar.update(done, status)
 
     def on_interrupt(done: int, total: int) -> None:
         bar.stop()
-        err.print(
-            f"interrupted: {done} of {total} results are saved; "
-            f"finish with: looplab eval --resume {target}"
-        )
+        finish = resume_command or f"looplab eval --resume {shlex.quote(target)}"
+        err.print(f"interrupted: {done} of {total} results are saved; finish with: {finish}")
 
     try:
         path = run_eval(
@@ -161,9 +156,11 @@ def run_with_progress(
             ray_address=ray_address,
             workers=workers,
             allow_changed_graph=allow_changed_graph,
+            labels=labels,
         )
     finally:
-        bar.stop()
+        if bar.started:  # stopping a bar never drawn would still print a line
+            bar.stop()
     if report:
         metrics = _report(str(path))
         failed, finished, messages = metrics.errors, metrics.results, metrics.error_messages
@@ -226,16 +223,19 @@ def fork(
     )
     what = ", ".join(f"{k}={v}" for k, v in changes.items())
     target = out or f"{run_dir.rstrip('/')}-fork{at}"
+    from looplab.files import check_writable
+
+    check_writable(target, "--run-dir", folder=True)
     err.print(f"fork of {run_dir} at iteration {at}: {what} -> {target}", highlight=False)
     run_with_progress(config, target, resume=False, allow_changed_graph=allow_changed_graph)
 
 
 def _report(run_dir: str):
     """Write and print a run's report; return its metrics."""
-    from looplab.report import print_report, write_report
+    from looplab.report import print_report, report_header, write_report
 
     metrics, page = write_report(run_dir)
-    print_report(metrics, out, title=run_dir)
+    print_report(metrics, out, title=run_dir, header=report_header(run_dir))
     out.print(f"report: {page}")
     return metrics
 
@@ -247,6 +247,10 @@ def report(
     csv: Annotated[str | None, typer.Option(help="Also write one row per attempt here.")] = None,
 ) -> None:
     """Print a run's repair report; write its plots and report.html."""
+    if csv:
+        from looplab.files import check_writable
+
+        check_writable(csv, "--csv")
     _report(run_dir)
     if csv:
         from looplab.metrics import write_csv
@@ -281,7 +285,8 @@ def compare(
         else "no difference observed"
     )
     lines = [
-        f"unit: the task ({c.unit} paired; a task's samples averaged first)",
+        f"unit: the task · paired {c.pairs} tasks of A's {c.tasks_a} and B's {c.tasks_b} "
+        f"(a task in one run only is left out; a task's samples averaged first)",
         f"tasks both right {c.both} · only A better {c.only_a} · only B better {c.only_b} · "
         f"neither {c.neither}",
         f"B − A = {c.difference} ({interval_name(c.difference)} 95% interval) · "
@@ -298,7 +303,9 @@ def compare(
     )
 
 
-tasks_app = typer.Typer(help="Task sets: list, show, check reference solutions.")
+tasks_app = typer.Typer(
+    help="Task sets: list, show, check reference solutions.", context_settings=HELP_OPTIONS
+)
 app.add_typer(tasks_app, name="tasks")
 
 
@@ -309,29 +316,7 @@ def tasks_list() -> None:
     from looplab.report import Table, print_blocks
     from looplab.tasks import TASK_SETS
 
-    rows = [[name, about] for name, (about, _) in TASK_SETS.items()]
-    rows += [
-        ["jsonl:PATH", "your own tasks, one JSON object per line (see README)"],
-        [
-            "parquet:PATH[:MAP]",
-            "the same fields as parquet columns; MAP renames them, e.g. prompt=question",
-        ],
-        [
-            "hf:PATH[#SPLIT][:MAP]",
-            "a saved Hugging Face datasets folder (or a file datasets reads), as parquet:",
-        ],
-        ["gsm8k:PATH", "GSM8K (test.jsonl or its folder): word problems, reference from '#### N'"],
-        [
-            "bbmistake:PATH",
-            "BIG-Bench Mistake (one TASK.jsonl or the folder of five): traces with the labelled "
-            "first mistake, for --graph backtrack",
-        ],
-        [
-            "mistakes:SPEC",
-            "SPEC's tasks (default arithmetic:steps=3) with a mistake planted at a random step "
-            "of the worked solution; for --graph backtrack",
-        ],
-    ]
+    rows = [[s.form, s.about] for s in TASK_SETS.values()]
     print_blocks([Table("task sets", ["spec", "what"], rows)], out)
 
 
@@ -375,8 +360,11 @@ def tasks_check(
     ] = False,
 ) -> None:
     """Grade each task's reference solution (or a file of solutions) with its own checker."""
+    from looplab.files import check_writable
     from looplab.tasks import check_tasks
 
+    if json_out:
+        check_writable(json_out, "--json")
     if calculator:
         _check_calculator(spec, limit)
 

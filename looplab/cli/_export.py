@@ -42,7 +42,10 @@ def export(
 ) -> None:
     """Export a run: training data with a dataset card, or an inspect_ai eval log."""
     from looplab.exports import ExportOptions, export_run
+    from looplab.files import check_writable
 
+    if to is not None:
+        check_writable(to, "--out")
     options = ExportOptions(
         sft=sft,
         pairs=pairs,

@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from looplab.cli import _options as o
-from looplab.cli._app import app, cli_command, out
+from looplab.cli._app import HELP_OPTIONS, app, cli_command, out
 from looplab.errors import LooplabError
 from looplab.files import write_file
 
@@ -23,6 +23,8 @@ def run(
     critic_model: o.CriticModel = o.DEFAULTS.critic_model,
     tools: o.Tools = None,
     critic_tools: o.CriticTools = None,
+    repair_tools: o.RepairTools = None,
+    repair_mode: o.RepairModeFlag = o.DEFAULTS.repair_mode,
     critic_confidence: o.CriticConfidence = o.DEFAULTS.critic_confidence,
     max_iters: o.MaxIters = o.DEFAULTS.max_iters,
     width: o.Width = o.DEFAULTS.width,
@@ -50,8 +52,13 @@ def run(
     from looplab.errors import ConfigError
     from looplab.graphs import stream_loop
     from looplab.records import TaskView
+    from looplab.report import usage_line
     from looplab.runs import LoopConfig, build_setup, validated
 
+    if save:
+        from looplab.files import check_writable
+
+        check_writable(save, "--save")
     visible = None
     if tests is not None:
         if not Path(tests).is_file():
@@ -76,8 +83,7 @@ def run(
     out.rule(Text("result", style="bold"), align="left")
     out.print(
         f"graph {name}: {len(trajectory.attempts)} attempt(s), stop: {trajectory.stop_reason}; "
-        f"final answer: {final.answer if final else None!r}; "
-        f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens in {u.calls} calls",
+        f"final answer: {final.answer if final else None!r}; " + usage_line(u),
         highlight=False,
     )
     if save:
@@ -85,7 +91,7 @@ def run(
         out.print(f"trajectory saved to {save}")
 
 
-graph_app = typer.Typer(help="The prebuilt graphs.")
+graph_app = typer.Typer(help="The prebuilt graphs.", context_settings=HELP_OPTIONS)
 app.add_typer(graph_app, name="graph")
 
 
@@ -96,7 +102,9 @@ def graph_list() -> None:
     from looplab.graphs import GRAPHS
     from looplab.report import Table, print_blocks
 
-    rows = [[name, (f.__doc__ or "").strip().splitlines()[0]] for name, f in GRAPHS.items()]
+    rows = [
+        [name, plain_text((f.__doc__ or "").strip().splitlines()[0])] for name, f in GRAPHS.items()
+    ]
     print_blocks([Table("looplab graphs", ["name", "what it is"], rows)], out)
 
 
@@ -119,6 +127,15 @@ def graph_show(
         sandbox=ProcessSandbox(),
     )
     sys.stdout.write(factory(setup).get_graph().draw_mermaid())
+
+
+def plain_text(doc: str) -> str:
+    """A docstring's line as terminal text: reST roles and literals (``x``,
+    :class:`X`) shown as their text."""
+    import re
+
+    doc = re.sub(r":\w+:`~?([^`]+)`", r"\1", doc)
+    return re.sub(r"``([^`]+)``", r"\1", doc)
 
 
 class _DrawingOnly:

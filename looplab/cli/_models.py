@@ -60,11 +60,13 @@ def ask(
 
     completion = chat.complete(messages, options, on_text=show)
     sys.stdout.write("\n")
+    from looplab.report import usage_line
+
     u = completion.usage
     err.print(
         Text(
-            f"{completion.model}: {u.prompt_tokens} prompt + {u.completion_tokens} completion "
-            f"tokens, {u.latency_s:.2f} s, finish={completion.finish_reason}",
+            f"{completion.model}: {usage_line(u)}, {u.latency_s:.2f} s, "
+            f"finish={completion.finish_reason}",
             style="dim",
         ),
         highlight=False,

@@ -36,7 +36,9 @@ def flag(name: str, *names: str) -> Any:
 def config_values(values: dict[str, Any]) -> dict[str, Any]:
     """The config fields among a command's parameters; comma lists become lists."""
     picked = {k: v for k, v in values.items() if k in EvalConfig.model_fields}
-    for name in ("tools", "critic_tools", "faults"):
+    for name in ("tools", "critic_tools", "repair_tools", "faults"):
+        if name == "repair_tools" and picked.get(name) is None:
+            continue  # not given: the repairs use the generator's tools
         if name in picked and not isinstance(picked[name], list):
             picked[name] = [v.strip() for v in (picked[name] or "").split(",") if v.strip()]
     return picked
@@ -47,6 +49,7 @@ Model = Annotated[str, flag("model", "--model", "-m")]
 CriticModel = Annotated[str | None, flag("critic_model")]
 Tools = Annotated[str | None, flag("tools")]
 CriticTools = Annotated[str | None, flag("critic_tools")]
+RepairTools = Annotated[str | None, flag("repair_tools")]
 CriticConfidence = Annotated[str, flag("critic_confidence")]
 MaxIters = Annotated[int, flag("max_iters")]
 MaxTokens = Annotated[int, flag("max_tokens")]
@@ -58,6 +61,7 @@ OracleFlag = Annotated[bool, flag("oracle")]
 Feedback = Annotated[str, flag("feedback")]
 Stop = Annotated[str, flag("stop")]
 ToolSyntax = Annotated[str, flag("tool_syntax")]
+RepairModeFlag = Annotated[str, flag("repair_mode")]
 Locate = Annotated[str, flag("locate")]
 FinderStyle = Annotated[str, flag("finder_style")]
 Tasks = Annotated[str, flag("tasks")]

@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from looplab.cli._app import app, cli_command, err, out
+from looplab.cli._app import HELP_OPTIONS, app, cli_command, err, out
 
-sandbox_app = typer.Typer(help="Run code in the sandbox; build its image offline.")
+sandbox_app = typer.Typer(
+    help="Run code in the sandbox; build its image offline.", context_settings=HELP_OPTIONS
+)
 app.add_typer(sandbox_app, name="sandbox")
 
 

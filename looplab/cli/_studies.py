@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,8 +11,28 @@ import typer
 from rich.text import Text
 
 from looplab.cli import _options as o
-from looplab.cli._app import app, cli_command, err, out
-from looplab.files import write_file
+from looplab.cli._app import app, cli_command, err, out, split_list
+from looplab.files import check_writable, write_file
+
+
+def _study_names() -> list[str]:
+    from looplab.studies import study_catalog
+
+    return list(study_catalog())
+
+
+def _feedback_arms() -> list[str]:
+    from looplab.studies import FEEDBACK_ARMS
+
+    return list(FEEDBACK_ARMS)
+
+
+def _default_limits() -> str:
+    from looplab.studies import STUDIES, CalibrationOptions
+
+    limits = {name: s.default_limit for name, s in STUDIES.items()}
+    limits["calibration"] = CalibrationOptions().limit
+    return ", ".join(f"{name} {limit}" for name, limit in limits.items())
 
 
 @app.command()
@@ -19,15 +41,15 @@ def study(
     name: Annotated[
         str,
         typer.Argument(
-            help="feedback, compute, intrinsic-self-correction, self-repair, "
-            "mistake-finding, calibration (or 'list')."
+            help=f"One of {', '.join(_study_names())} (or 'list')."
         ),
     ],
     model: o.Model = o.DEFAULTS.model,
     critic_model: Annotated[str | None, typer.Option(help="Critic model spec.")] = None,
     limit: Annotated[
         int | None,
-        typer.Option(min=1, help="Tasks (per BIG-Bench task for mistake-finding)."),
+        typer.Option(min=1, help=f"Tasks (per BIG-Bench task for mistake-finding); default: "
+                     f"{_default_limits()}."),
     ] = None,
     data: Annotated[
         str | None,
@@ -48,35 +70,41 @@ def study(
     tasks: Annotated[
         str | None, typer.Option(help="compute, feedback: the task set (default arithmetic).")
     ] = None,
+    arms: Annotated[
+        str | None,
+        typer.Option(
+            help=f"feedback: the arms, of {', '.join(_feedback_arms())} (default: all but "
+            "critic-calculator; +ARM adds to the default)."
+        ),
+    ] = None,
+    max_iters: Annotated[
+        int | None,
+        typer.Option(min=1, help="feedback: attempts per task, the first and its repairs "
+                     "(default 2)."),
+    ] = None,
     budgets: Annotated[
         str, typer.Option(help="compute: compute levels in answers per task, e.g. 3,5.")
     ] = "3,5",
     temperature: Annotated[
         float, typer.Option(min=0.0, max=2.0, help="compute: sampling temperature.")
     ] = 0.7,
-    concurrency: Annotated[int, typer.Option(min=1)] = 4,
+    concurrency: o.Concurrency = o.DEFAULTS.concurrency,
     run_dir: Annotated[
         str | None, typer.Option(help="The study's folder (run again to resume).")
     ] = None,
 ) -> None:  # fmt: skip
     """Run a classic study into a folder of ordinary runs and print its summary."""
     from looplab.cli._evals import run_with_progress
+    from looplab.errors import ConfigError
     from looplab.report import Table, print_blocks, write_report
-    from looplab.studies import STUDIES, StudyOptions, default_data_dir, run_study
+    from looplab.studies import StudyOptions, default_data_dir, run_study, study_catalog
 
     if name == "list":
-        rows = [[s.name, s.paper, s.about] for s in STUDIES.values()]
-        rows.append(
-            [
-                "calibration",
-                "Kadavath et al. 2022",
-                "the model answers; verbal, P(True), P(True) with samples, answer "
-                "log-probability and self-consistency score its answers; AUROC, "
-                "risk-coverage and ECE per source",
-            ]
-        )
+        rows = [[n, paper, about] for n, (paper, about) in study_catalog().items()]
         print_blocks([Table("studies", ["name", "paper", "protocol"], rows)], out)
         return
+    if name not in study_catalog():
+        raise ConfigError(f"unknown study {name!r}: use one of {', '.join(study_catalog())}")
     if name == "calibration":
         _calibration(model, limit, data, samples, run_dir, concurrency)
         return
@@ -92,14 +120,33 @@ def study(
         tasks=tasks,
         budgets=_levels(budgets),
         temperature=temperature,
+        arms=tuple(split_list(arms)) or None,
+        max_iters=max_iters,
     )
     target = run_dir or f"runs/study-{name}"
+    check_writable(target, "--run-dir", folder=True)
 
-    def run_arm(arm, config, arm_dir, resume):
+    # the study command resumes a study (each arm's own --resume would leave the rest)
+    again = shlex.join(["looplab", *sys.argv[1:]])
+    if run_dir is None:
+        again += f" --run-dir {shlex.quote(target)}"
+
+    def run_arm(arm, config, arm_dir, resume, labels):
         err.print(Text.assemble((name, "bold"), " · arm ", (arm, "bold"), f" → {arm_dir}"))
-        run_with_progress(config, str(arm_dir), resume=resume, report=False)
+        run_with_progress(
+            config,
+            str(arm_dir),
+            resume=resume,
+            report=False,
+            resume_command=again,
+            labels=labels,
+        )
 
-    found, tables, root = run_study(name, options, target, run_arm=run_arm)
+    try:
+        found, tables, root = run_study(name, options, target, run_arm=run_arm)
+    except KeyboardInterrupt:  # between arms: every finished arm and result is saved
+        err.print(f"interrupted: the arms' results so far are saved; finish with: {again}")
+        raise typer.Exit(130) from None
     # Each arm's full report is in its report.html (and `looplab report ARM`); printed
     # here, the arms' reports would bury the study's own comparison.
     for arm_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -146,6 +193,7 @@ def _calibration(
     if options.data is None:
         err.print(f"no gsm8k under {folder}: arithmetic only", style="yellow")
     target = Path(run_dir or "runs/study-calibration")
+    check_writable(target, "--run-dir", folder=True)
     with Progress(console=err, transient=True) as progress:
         bar = progress.add_task("calibration", total=None)
 

@@ -216,18 +216,29 @@ def make_generate_node(generator: Generator) -> Node:
     return as_node(generate)
 
 
-def make_repair_node(generator: Generator) -> Node:
-    """A new attempt that sees the previous one and the latest feedback."""
+def make_repair_node(generator: Generator, mode: str = "rewrite") -> Node:
+    """A new attempt that sees the previous one and the latest feedback; in ``continue``
+    mode, the previous attempt continued from the critique's correction (its text up to
+    the first error, put right by the checker), asked as the task was first asked."""
 
     def repair(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
         task = state["task"]
         previous = state["attempts"][-1]
         critiques = state.get("critiques", [])
-        feedback = critiques[-1].feedback if critiques else ""
-        messages = repair_messages(generator, task, previous.text, feedback)
+        latest = critiques[-1] if critiques else None
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
-        generation = yield from generate_answer(generator, messages, "repair", config)
+        if mode == "continue" and latest is not None and latest.correction:
+            messages = generation_messages(generator, task)
+            if _configurable(config).get(STREAM_KEY):  # a live view shows where it goes on from
+                emit(TextEvent("repair", latest.correction))
+            generation = yield from generate_answer(
+                generator, messages, "repair", config, prefix=latest.correction
+            )
+        else:
+            feedback = latest.feedback if latest is not None else ""
+            messages = repair_messages(generator, task, previous.text, feedback)
+            generation = yield from generate_answer(generator, messages, "repair", config)
         return {
             "attempts": [make_attempt(generation, task, iteration, "repair", started)],
             "iteration": iteration,

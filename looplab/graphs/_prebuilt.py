@@ -64,7 +64,7 @@ def _loop(
             policy, max_attempts=setup.max_iters, max_total_tokens=setup.max_total_tokens
         ),
     )
-    graph.add_node("repair", make_repair_node(setup.generator))
+    graph.add_node("repair", make_repair_node(setup.repairer or setup.generator, setup.repair_mode))
     graph.add_edge(START, "generate")
     graph.add_edge("generate", check_name)
     graph.add_edge(check_name, "decide")

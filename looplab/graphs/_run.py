@@ -7,27 +7,17 @@ import importlib.util
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Literal
 
 from langgraph.graph.state import CompiledStateGraph
 
 from looplab.errors import ConfigError
-from looplab.graphs._backtrack import backtrack
+from looplab.graphs._catalog import GRAPH_CATALOG
 from looplab.graphs._events import LoopEvent
 from looplab.graphs._nodes import ORACLE_KEY, STREAM_KEY, TRUTH_KEY
-from looplab.graphs._prebuilt import (
-    best_of_n,
-    calc_check,
-    critic_loop,
-    self_refine,
-    test_repair,
-    tool_critic,
-)
-from looplab.graphs._repair_pool import repair_pool
-from looplab.graphs._search import tree_search
 from looplab.graphs._state import LoopSetup, LoopState, OracleCheck, Truth
-from looplab.graphs._voting import debate, self_consistency
 from looplab.records import Task, TaskView, Trajectory
 
 __all__ = [
@@ -47,17 +37,8 @@ GraphFactory = Callable[[LoopSetup], CompiledStateGraph]
 """What builds a graph: a LoopSetup in, a compiled LangGraph graph out."""
 
 GRAPHS: dict[str, GraphFactory] = {
-    "self_refine": self_refine,
-    "critic_loop": critic_loop,
-    "tool_critic": tool_critic,
-    "test_repair": test_repair,
-    "calc_check": calc_check,
-    "best_of_n": best_of_n,
-    "backtrack": backtrack,
-    "repair_pool": repair_pool,
-    "self_consistency": self_consistency,
-    "debate": debate,
-    "tree_search": tree_search,
+    name: getattr(import_module(f"looplab.graphs.{module}"), name)
+    for name, module in GRAPH_CATALOG.items()
 }
 """The prebuilt graphs by name."""
 

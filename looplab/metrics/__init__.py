@@ -42,6 +42,7 @@ _EXPORTS = {
     "expected_cell": "_self_repair",
     "pools": "_self_repair",
     "self_repair_grid": "_self_repair",
+    "BONETT_PRICE": "_stats",
     "BOOTSTRAP_SEED": "_stats",
     "INTERVAL_NAMES": "_stats",
     "holm": "_stats",

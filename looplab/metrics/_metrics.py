@@ -295,6 +295,9 @@ class RunMetrics:
     """For a counterfactual fork: the iteration it branches at."""
     calls_by_server: dict[str, int] = field(default_factory=dict)
     """Model calls per server, for models spread over several servers."""
+    estimated_calls: int = 0
+    """Model calls whose server reported no token counts, counted with the model's own
+    tokenizer instead (in ``total_tokens``, marked estimated)."""
     error_messages: dict[str, int] = field(default_factory=dict)
     """Failed tasks grouped by their error message, most frequent first."""
 
@@ -388,7 +391,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         else []
     )
     tokens_by_role: Counter = Counter()
-    calls = unreported = 0
+    calls = unreported = estimated = 0
     by_server: Counter = Counter()
     for r in ok:  # the records' usages read directly: Trajectory.usage builds new objects
         for attempt in r.trajectory.attempts:
@@ -399,6 +402,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         for item in (*r.trajectory.attempts, *r.trajectory.critiques):
             calls += item.usage.calls
             unreported += item.usage.unreported_calls
+            estimated += item.usage.estimated_calls
             if item.usage.servers:
                 by_server.update(item.usage.servers)
     total_tokens = sum(tokens_by_role.values())
@@ -430,6 +434,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         tokens_by_role=dict(tokens_by_role),
         model_calls=calls,
         unreported_calls=unreported,
+        estimated_calls=estimated,
         tools=_tool_use(ok),
         stop_reasons=Counter(r.trajectory.stop_reason for r in ok),
         errors_by_iteration=iteration_errors(ok),

@@ -66,6 +66,7 @@ _CELLS_PER_CHUNK = 4_000_000
 BOOTSTRAP = "bootstrap"
 CLOPPER_PEARSON = "clopper-pearson"
 BONETT_PRICE = "bonett-price"
+"""The method of a paired difference of shares: Bonett & Price's adjusted Wald interval."""
 INTERVAL_NAMES = {
     BOOTSTRAP: "percentile bootstrap over tasks",
     CLOPPER_PEARSON: "Clopper-Pearson (exact binomial)",

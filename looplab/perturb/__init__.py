@@ -9,6 +9,7 @@ from looplab.perturb._faults import (
     with_faults,
 )
 from looplab.perturb._feedback import (
+    FEEDBACK_FORMS,
     NO_FEEDBACK,
     FeedbackSpec,
     oracle_flip,
@@ -18,6 +19,7 @@ from looplab.perturb._mistakes import STEP, plant_mistake, planted_tasks
 
 __all__ = [
     "FAULT_MODES",
+    "FEEDBACK_FORMS",
     "NO_FEEDBACK",
     "STEP",
     "FaultSpec",

@@ -26,12 +26,19 @@ from typing import Literal
 
 from looplab.errors import ConfigError
 
-__all__ = ["NO_FEEDBACK", "FeedbackSpec", "oracle_flip", "plausible_wrong_answer"]
+__all__ = ["FEEDBACK_FORMS", "NO_FEEDBACK", "FeedbackSpec", "oracle_flip", "plausible_wrong_answer"]
 
 NO_FEEDBACK = "Try again."
 """What the generator is shown under the ``none`` ablation."""
 
 FeedbackKind = Literal["critic", "none", "oracle", "biased"]
+FEEDBACK_FORMS: dict[str, str] = {
+    "critic": "critic",
+    "none": "none",
+    "oracle": "oracle[:NOISE]",
+    "biased": "biased",
+}
+"""Every feedback kind and how it is written (``--feedback``'s help and errors)."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,9 @@ class FeedbackSpec:
     def parse(cls, text: str) -> FeedbackSpec:
         """``critic``, ``none``, ``oracle``, ``oracle:0.2`` or ``biased``."""
         kind, _, rest = text.strip().partition(":")
-        if kind not in ("critic", "none", "oracle", "biased"):
+        if kind not in FEEDBACK_FORMS:
             raise ConfigError(
-                f"unknown feedback {text!r}: use critic, none, oracle[:NOISE] or biased"
+                f"unknown feedback {text!r}: use one of {', '.join(FEEDBACK_FORMS.values())}"
             )
         if rest and kind != "oracle":
             raise ConfigError(f"feedback {text!r}: only oracle takes a value (the noise rate)")

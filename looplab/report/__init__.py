@@ -15,6 +15,7 @@ _EXPORTS = {
     "Text": "_blocks",
     "number": "_blocks",
     "pct": "_blocks",
+    "usage_line": "_blocks",
     "printable": "_blocks",
     "printable_same_length": "_blocks",
     "SafeConsole": "_terminal",
@@ -27,6 +28,9 @@ _EXPORTS = {
     "save_figure": "_plots",
     "print_blocks": "_terminal",
     "print_report": "_terminal",
+    "report_header": "_write",
+    "LINE_EVERY_S": "_progress",
+    "RunProgress": "_progress",
     "write_report": "_write",
 }
 """Public name -> the module that defines it."""

@@ -12,8 +12,18 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from looplab.metrics import Estimate
+    from looplab.records import Usage
 
-__all__ = ["Block", "Table", "Text", "number", "pct", "printable", "printable_same_length"]
+__all__ = [
+    "Block",
+    "Table",
+    "Text",
+    "number",
+    "pct",
+    "printable",
+    "printable_same_length",
+    "usage_line",
+]
 
 
 @dataclass
@@ -77,3 +87,22 @@ def printable_same_length(text: str) -> str:
     """``printable`` for styled text, whose spans index its characters: each control
     character becomes one U+FFFD."""
     return _CONTROL.sub("\ufffd", text)
+
+
+def usage_line(u: Usage) -> str:
+    """Token counts as one line, saying which were estimated or are missing: a server
+    that reported no usage is never shown as 0 tokens measured."""
+    line = (
+        f"{u.prompt_tokens:,} prompt + {u.completion_tokens:,} completion tokens in {u.calls} calls"
+    )
+    if u.estimated_calls:
+        line += (
+            f" (ESTIMATED for {u.estimated_calls} of them with the model's tokenizer: "
+            "the server reported no usage)"
+        )
+    if u.unreported_calls:
+        line += (
+            f" (MISSING for {u.unreported_calls} of them: the server reported no usage "
+            "and its tokenizer is unknown)"
+        )
+    return line

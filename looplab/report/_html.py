@@ -213,7 +213,9 @@ def _trajectory_data(results: list[TaskResult], tasks: dict[str, Task]) -> str:
     Blocks are compressed on threads: zlib releases the GIL, so every core works.
     """
     tags, records = [], []
-    for r in results:
+    order = {task_id: i for i, task_id in enumerate(tasks)}
+    # in task order (the task set's), whatever order the results finished in
+    for r in sorted(results, key=lambda r: (order.get(r.task_id, len(order)), r.task_id, r.sample)):
         tag, record = _record(r, tasks.get(r.task_id))
         tags.append(tag)
         records.append(record)
@@ -260,8 +262,10 @@ def write_html(
     path: str | Path,
     *,
     title: str,
+    header: list[Block] = (),
 ) -> Path:
-    """Write report.html: the report's blocks and plots, then every trajectory, paged."""
+    """Write report.html: ``header`` (what the run is: unfinished, a study's arm), the
+    report's blocks and plots, then every trajectory in task order, paged."""
     report = run_report(metrics)
     trajectories = _trajectory_data(results, tasks)
     options = "".join(
@@ -279,7 +283,7 @@ def write_html(
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>looplab report</h1><p class="muted">{escape(title)}</p>
-{blocks_html(report.summary)}
+{blocks_html([*header, *report.summary])}
 <div class="plots">{"".join(svgs.values())}</div>
 {blocks_html(report.sections)}
 <h2>trajectories</h2>

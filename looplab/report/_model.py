@@ -138,7 +138,25 @@ def _sections(m: RunMetrics) -> list[Block]:
         cost.append(f"model calls per server: {spread}")
     blocks.append(Text(cost))
     if m.unreported_calls:
-        blocks.append(Text([f"{m.unreported_calls} calls reported no token counts"], "warning"))
+        blocks.append(
+            Text(
+                [
+                    f"MISSING: {m.unreported_calls} calls' servers reported no token counts and "
+                    "their tokenizer is unknown: the token figures leave them out"
+                ],
+                "warning",
+            )
+        )
+    if m.estimated_calls:
+        blocks.append(
+            Text(
+                [
+                    f"ESTIMATED: {m.estimated_calls} calls' servers reported no token counts; "
+                    "they were counted with the model's own tokenizer"
+                ],
+                "warning",
+            )
+        )
     if m.tools:
         blocks.append(_tools(m))
     reasons = ", ".join(f"{reason or '?'} {n}" for reason, n in m.stop_reasons.most_common())

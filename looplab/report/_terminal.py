@@ -84,10 +84,13 @@ def _looks_numeric(cell: str) -> bool:
     return cell[0].isdigit() or cell[0] in "-+." or cell.startswith("n/a")
 
 
-def print_report(metrics: RunMetrics, console: Console, *, title: str = "") -> None:
-    """Print a run's report: every table and line of ``run_report``."""
+def print_report(
+    metrics: RunMetrics, console: Console, *, title: str = "", header: list[Block] = ()
+) -> None:
+    """Print a run's report: ``header`` (what the run is: unfinished, a study's arm),
+    then every table and line of ``run_report``."""
     from looplab.report._model import run_report
 
     console.rule(RichText.assemble(("looplab report", "bold"), " " + printable(title)))
     report = run_report(metrics)
-    print_blocks([*report.summary, *report.sections], console)
+    print_blocks([*header, *report.summary, *report.sections], console)

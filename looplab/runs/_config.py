@@ -16,7 +16,16 @@ from typing import Any, Literal, TypeVar, get_args
 from pydantic import BaseModel, Field, ValidationError
 
 from looplab.errors import ConfigError
-from looplab.records import CriticConfidence, FinderStyle, Locate, ToolSyntaxName
+from looplab.graphs import GRAPH_CATALOG
+from looplab.llm import MODEL_SPEC_FORMS
+from looplab.perturb import FEEDBACK_FORMS
+from looplab.records import CriticConfidence, FinderStyle, Locate, RepairMode, ToolSyntaxName
+from looplab.tasks import task_set_forms
+from looplab.tools import BUILTIN_TOOLS
+
+# The open choices' help is made from the registries the code dispatches on, so that
+# help and errors cannot drift from the code.
+_TOOLS = ", ".join(BUILTIN_TOOLS)
 
 __all__ = ["EvalConfig", "ForkOf", "LoopConfig", "StopRule", "validated"]
 
@@ -27,18 +36,30 @@ StopRule = Literal["default", "never"]
 class LoopConfig(BaseModel):
     """Everything needed to build one loop, as strings and numbers (flags, manifests)."""
 
-    graph: str = Field("critic_loop", description="A prebuilt graph or FILE.py:FUNCTION.")
-    model: str = Field(
-        "local",
-        description="Model spec: local, gguf:PATH, openai:MODEL[@BASE_URL], "
-        "replay:RUN_DIR[#MODEL].",
+    graph: str = Field(
+        "critic_loop",
+        description=f"A prebuilt graph ({', '.join(GRAPH_CATALOG)}) or FILE.py:FUNCTION.",
     )
+    model: str = Field("local", description=f"Model spec: {', '.join(MODEL_SPEC_FORMS.values())}.")
     critic_model: str | None = Field(
         None, description="The critic's model spec (default: the generator's)."
     )
-    tools: list[str] = Field(default_factory=list, description="Generator tools, e.g. calc,python.")
+    tools: list[str] = Field(
+        default_factory=list, description=f"Generator tools, comma-separated, of: {_TOOLS}."
+    )
     critic_tools: list[str] = Field(
-        default_factory=list, description="Critic tools (tool_critic defaults to calc)."
+        default_factory=list,
+        description=f"Critic tools, comma-separated, of: {_TOOLS} (tool_critic defaults to calc).",
+    )
+    repair_tools: list[str] | None = Field(
+        None,
+        description="Tools the repairs may call (default: the generator's); calc with no "
+        "--tools is CRITIC's correction step: the first answer without the tool, repairs with it.",
+    )
+    repair_mode: RepairMode = Field(
+        "rewrite",
+        description="rewrite (a new answer after the feedback) or continue (the previous "
+        "answer continued from its first error, as the checker corrected it: calc_check).",
     )
     critic_confidence: CriticConfidence = Field(
         "verbal",
@@ -60,7 +81,7 @@ class LoopConfig(BaseModel):
     sandbox: str = Field("auto", description="Sandbox backend for code and visible tests.")
     oracle: bool = Field(False, description="Let ground truth stop loops (an upper bound; marked).")
     feedback: str = Field(
-        "critic", description="Feedback between attempts: critic, none, oracle[:NOISE], biased."
+        "critic", description=f"Feedback between attempts: {', '.join(FEEDBACK_FORMS.values())}."
     )
     stop: StopRule = Field(
         "default", description="default (the graph's policy) or never (all rounds, always)."
@@ -92,7 +113,7 @@ class EvalConfig(LoopConfig):
 
     tasks: str = Field(
         "arithmetic",
-        description="Task set: arithmetic[:k=v,..], code[:..], humaneval, gsm8k:PATH, jsonl:PATH.",
+        description=f"Task set: {task_set_forms()} (looplab tasks list).",
     )
     limit: int | None = Field(None, ge=1, description="Only the first N tasks.")
     samples: int = Field(1, ge=1, description="Runs per task (for pass@k).")

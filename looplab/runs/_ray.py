@@ -39,7 +39,8 @@ def _import_ray() -> Any:
         import ray
     except ImportError:
         raise ConfigError(
-            "the ray executor needs Ray: pip install 'looplab[ray]' (or use --executor local)"
+            "the ray executor needs Ray: .venv/bin/pip install -e '.[ray]' in looplab's checkout "
+            "(or use --executor local)"
         ) from None
     return ray
 

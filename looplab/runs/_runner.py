@@ -25,11 +25,18 @@ from looplab.graphs import graph_source_sha256
 from looplab.llm import check_reachable
 from looplab.records import Task, TaskResult, Trajectory
 from looplab.runs._config import EvalConfig
+from looplab.runs._setup import check_run_config
 from looplab.runs._store import Manifest, RunStore, read_results
 from looplab.runs._task_runner import Job
 from looplab.tasks import load_tasks
 
-__all__ = ["Executor", "Progress", "run_eval"]
+__all__ = ["EXECUTORS", "Executor", "Progress", "run_eval"]
+
+EXECUTORS: dict[str, str] = {
+    "local": "asyncio loops in this process (--workers: in several processes)",
+    "ray": "a Ray cluster (needs Ray: .venv/bin/pip install -e '.[ray]')",
+}
+"""The executors by name, and what each runs tasks on (``--executor``'s help)."""
 
 
 Progress = Callable[[TaskResult, int, int], None]
@@ -48,6 +55,7 @@ def run_eval(
     ray_address: str | None = None,
     workers: int | None = 1,
     allow_changed_graph: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> Path:
     """Run (or resume) an eval into ``run_dir`` and return its path.
 
@@ -57,15 +65,18 @@ def run_eval(
     This process stays the only writer of the run directory either way.
     A user graph (``FILE.py:FUNCTION``) whose file differs from the one that made the
     run (resumed) or its parent (forked) is refused unless ``allow_changed_graph``.
+    ``labels`` go into a new run's manifest (a study's arm: study, arm, shown name).
     """
-    if executor not in ("local", "ray"):
-        raise EvalError(f"unknown executor {executor!r}: use local or ray")
+    if executor not in EXECUTORS:
+        raise EvalError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
     store = RunStore(run_dir)
     if resume:
         config = store.config()
         _check_graph_source(config.graph, store.manifest(), allow_changed_graph)
     elif config is None:
         raise EvalError("give a config, or resume a run")
+    # Every option is checked before the run directory is touched: a typo leaves nothing
+    check_run_config(config)
     tasks = load_tasks(config.tasks, limit=config.limit)
     parents: dict[tuple[str, int], Trajectory] = {}
     if config.fork is not None:
@@ -75,11 +86,14 @@ def run_eval(
         for spec in (config.model, config.critic_model):
             if spec is not None:
                 check_reachable(spec)  # a dead server: one error now, not N failed tasks
-    if not resume:
+    if resume:
+        store.lock()
+    else:
         store.create(
             config.model_dump(),
             task_count=len(tasks),
             graph_sha256=graph_source_sha256(config.graph),
+            labels=labels,
         )
     done = store.done_keys()
     pending = [(t, s) for t in tasks for s in range(config.samples) if (t.id, s) not in done]

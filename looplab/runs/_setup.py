@@ -17,11 +17,11 @@ from looplab.graphs import (
 )
 from looplab.llm import ChatModel, CompletionOptions, load_model
 from looplab.perturb import FeedbackSpec
-from looplab.runs._config import LoopConfig
+from looplab.runs._config import EvalConfig, LoopConfig
 from looplab.sandbox import Sandbox
 from looplab.tools import make_syntax, make_tools
 
-__all__ = ["build_setup", "check_loop_config"]
+__all__ = ["build_setup", "check_loop_config", "check_run_config"]
 
 
 def check_loop_config(options: LoopConfig) -> None:
@@ -35,9 +35,24 @@ def check_loop_config(options: LoopConfig) -> None:
     for spec in filter(None, (options.model, options.critic_model)):
         parse_model_spec(spec)
     FeedbackSpec.parse(options.feedback)
-    unknown = [t for t in (*options.tools, *options.critic_tools) if t not in BUILTIN_TOOLS]
+    named = (*options.tools, *options.critic_tools, *(options.repair_tools or ()))
+    unknown = [t for t in named if t not in BUILTIN_TOOLS]
     if unknown:
         raise ConfigError(f"unknown tool {unknown[0]!r}: the tools are {', '.join(BUILTIN_TOOLS)}")
+
+
+def check_run_config(config: EvalConfig) -> None:
+    """``check_loop_config`` and the run's own open choices (faults): everything a run
+    checks before it creates its directory."""
+    from looplab.perturb import parse_fault_specs
+
+    check_loop_config(config)
+    missing = sorted({f.tool for f in parse_fault_specs(config.faults)} - set(config.tools))
+    if missing:
+        raise ConfigError(
+            f"a fault is set for {', '.join(missing)}, which the generator does not have "
+            f"(its tools: {', '.join(config.tools) or 'none'}; add --tools {missing[0]})"
+        )
 
 
 def build_setup(
@@ -74,6 +89,14 @@ def build_setup(
         syntax=make_syntax(options.tool_syntax),
         options=completion,
     )
+    repairer = None
+    if options.repair_tools is not None:
+        repairer = Generator(
+            generator_model,
+            make_tools(options.repair_tools),
+            syntax=make_syntax(options.tool_syntax),
+            options=completion,
+        )
     critic_tools = list(options.critic_tools) or (["calc"] if name == "tool_critic" else [])
     critic = Critic(
         critic_model, tools=make_tools(critic_tools), confidence=options.critic_confidence
@@ -88,6 +111,7 @@ def build_setup(
     setup = LoopSetup(
         generator=generator,
         critic=critic,
+        repairer=repairer,
         sandbox=sandbox,
         max_iters=options.max_iters,
         max_total_tokens=options.budget,
@@ -95,6 +119,7 @@ def build_setup(
         stop=stop,
         feedback=FeedbackSpec.parse(options.feedback),
         locate=options.locate,
+        repair_mode=options.repair_mode,
         finder_style=options.finder_style,
     )
     return name, factory, setup

@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from looplab.errors import EvalError
 from looplab.files import make_dir, open_append, write_file
@@ -53,6 +53,9 @@ class Manifest(BaseModel):
     platform: str
     git_revision: str | None = None
     task_count: int = 0
+    labels: dict[str, str] = Field(default_factory=dict)
+    """What the run is part of: for a study's arm, ``study``, ``arm`` (its folder) and
+    ``shown`` (the name the study's tables give it)."""
     graph_sha256: str | None = None
     """The sha256 of a user graph's source file (None for a prebuilt graph): which code
     made the run; resume and fork refuse a file that differs."""
@@ -117,6 +120,8 @@ class RunStore:
         self.dir = Path(run_dir)
         self._lock = threading.Lock()
         self._files: dict[str, TextIO] = {}
+        self._writer: int | None = None
+        """The run directory's descriptor, flocked while this store writes it."""
 
     @property
     def results_path(self) -> Path:
@@ -124,12 +129,21 @@ class RunStore:
         return self.dir / RESULTS
 
     def create(
-        self, config: dict[str, Any], task_count: int, *, graph_sha256: str | None = None
+        self,
+        config: dict[str, Any],
+        task_count: int,
+        *,
+        graph_sha256: str | None = None,
+        labels: dict[str, str] | None = None,
     ) -> Manifest:
-        """Start a new run directory: write the manifest (an existing run is an error)."""
-        if (self.dir / MANIFEST).exists():
-            raise EvalError(f"{self.dir} already holds a run: resume it with --resume {self.dir}")
+        """Start a new run directory: write the manifest. A run that has results is an
+        error (resume it); one that never started -- a manifest and nothing else, left by
+        a command that failed before its first task -- is replaced."""
         make_dir(self.dir)
+        self.lock()
+        if (self.dir / MANIFEST).exists() and not self._never_started():
+            self.close()
+            raise EvalError(f"{self.dir} already holds a run: resume it with --resume {self.dir}")
         manifest = Manifest(
             config=config,
             started=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -139,10 +153,33 @@ class RunStore:
             git_revision=_git_revision(),
             task_count=task_count,
             graph_sha256=graph_sha256,
+            labels=labels or {},
         )
         write_file(self.dir / MANIFEST, manifest.model_dump_json(indent=2))
         open_append(self.results_path).close()
         return manifest
+
+    def lock(self) -> None:
+        """Take the directory for writing: a second process writing the same run (a
+        resume while it runs, say) is refused, not interleaved. Released by ``close``."""
+        import fcntl
+
+        if self._writer is not None:
+            return
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EvalError(f"{self.dir} is being written by another looplab process") from None
+        self._writer = fd
+
+    def _never_started(self) -> bool:
+        """Nothing but a manifest: no result and no recorded completion."""
+        return all(
+            not (self.dir / name).is_file() or (self.dir / name).stat().st_size == 0
+            for name in (RESULTS, RECORDING_FILE)
+        )
 
     def manifest(self) -> Manifest:
         """The run's manifest."""
@@ -235,10 +272,14 @@ class RunStore:
         return file
 
     def close(self) -> None:
+        """Close the run's files and let other processes write it."""
         with self._lock:
             for file in self._files.values():
                 file.close()
             self._files.clear()
+            if self._writer is not None:
+                os.close(self._writer)  # closing the descriptor releases the flock
+                self._writer = None
 
 
 def tagged_line(line: str, tag: str) -> str:

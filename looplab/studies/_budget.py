@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 
 from looplab.metrics import (
+    BONETT_PRICE,
     Comparison,
     Estimate,
     TaskIndex,
@@ -30,6 +31,8 @@ from looplab.metrics import (
     compute_metrics,
     holm,
     interval_name,
+    mcnemar_exact,
+    paired_difference_interval,
     ratio,
 )
 from looplab.records import TaskResult
@@ -37,7 +40,19 @@ from looplab.report import Table, pct, save_figure
 from looplab.runs import EvalConfig
 from looplab.studies._types import Study, StudyOptions
 
-__all__ = ["COMPUTE", "FEEDBACK", "arm_tokens", "flag_recall", "matched_baseline"]
+__all__ = [
+    "COMPUTE",
+    "FEEDBACK",
+    "DEFAULT_FEEDBACK_ARMS",
+    "FEEDBACK_ARMS",
+    "FEEDBACK_ATTEMPTS",
+    "arm_label",
+    "arm_tokens",
+    "feedback_arm_names",
+    "first_to_final",
+    "flag_recall",
+    "matched_baseline",
+]
 
 DEFAULT_TASKS = "arithmetic"
 MATCHED = (0.8, 1.25)
@@ -303,21 +318,93 @@ def _is_code(spec: str) -> bool:
     return spec.split(":", 1)[0] in ("code", "humaneval")
 
 
+FEEDBACK_ARMS: dict[str, str] = {
+    "intrinsic": "intrinsic",
+    "critic-model": "critic model",
+    "visible-tests": "visible tests",
+    "critic-calculator": "critic + calculator",
+    "calculator-checks": "calculator checks",
+    "calculator-edit": "calculator edit, continued",
+    "oracle": "ORACLE (upper bound)",
+}
+"""The feedback study's arms: folder name (a plain slug) -> the name its tables show.
+The shown names were the folder names before 0.2; a study folder made then still opens."""
+DEFAULT_FEEDBACK_ARMS = tuple(arm for arm in FEEDBACK_ARMS if arm != "critic-calculator")
+"""The arms run unless --arms says otherwise (those that apply to the task set). The tool
+critic, at ~4x the tokens of the others, is asked for by name: ``--arms +critic-calculator``."""
+FEEDBACK_ATTEMPTS = 2
+"""The feedback study's attempts per task unless --max-iters says: the first and one repair."""
+
+
+def feedback_arm_names(o: StudyOptions) -> tuple[str, ...]:
+    """The arms asked for: ``--arms`` names them (``+ARM`` adds to the default set);
+    an unknown name is one error listing them all."""
+    from looplab.errors import ConfigError
+
+    asked = o.arms or DEFAULT_FEEDBACK_ARMS
+    added = all(a.startswith("+") for a in asked)
+    names = tuple(a.lstrip("+") for a in asked)
+    unknown = [a for a in names if a not in FEEDBACK_ARMS]
+    if unknown:
+        raise ConfigError(
+            f"unknown feedback arm {unknown[0]!r}: use one of {', '.join(FEEDBACK_ARMS)}"
+        )
+    if added:
+        names = (*DEFAULT_FEEDBACK_ARMS, *names)
+    return tuple(a for a in FEEDBACK_ARMS if a in names)
+
+
 def _feedback_arms(o: StudyOptions) -> dict[str, EvalConfig]:
-    common = _common(o)
-    spec = common["tasks"]
-    arms = {"intrinsic": EvalConfig(**common, graph="self_refine", max_iters=3)}
-    if o.critic_model and o.critic_model != o.model:
-        arms["critic model"] = EvalConfig(**common, graph="critic_loop", max_iters=3)
-    if _is_code(spec):
-        arms["visible tests"] = EvalConfig(**common, graph="test_repair", max_iters=3)
-    else:
-        arms["critic + calculator"] = EvalConfig(**common, graph="tool_critic", max_iters=3)
-        arms["calculator checks"] = EvalConfig(**common, graph="calc_check", max_iters=3)
-    arms["ORACLE (upper bound)"] = EvalConfig(
-        **common, graph="critic_loop", max_iters=3, feedback="oracle"
-    )
-    return arms
+    common = {**_common(o), "max_iters": o.max_iters or FEEDBACK_ATTEMPTS}
+    code = _is_code(common["tasks"])
+    possible = {
+        "intrinsic": dict(graph="self_refine"),
+        "critic-model": dict(graph="critic_loop")
+        if o.critic_model not in (None, o.model)
+        else None,
+        "visible-tests": dict(graph="test_repair") if code else None,
+        "critic-calculator": None if code else dict(graph="tool_critic"),
+        "calculator-checks": None if code else dict(graph="calc_check"),
+        # the same checker, its correction applied in place and the answer continued
+        # from there: feedback a model too small to use words can still act on
+        "calculator-edit": None if code else dict(graph="calc_check", repair_mode="continue"),
+        "oracle": dict(graph="critic_loop", feedback="oracle"),
+    }
+    names = feedback_arm_names(o)
+    if "intrinsic" not in names:
+        names = ("intrinsic", *names)  # every arm is compared with it
+    return {
+        arm: EvalConfig(**common, **possible[arm]) for arm in names if possible[arm] is not None
+    }
+
+
+def arm_label(arm: str) -> str:
+    """The name a study's tables show for the arm in folder ``arm``."""
+    return FEEDBACK_ARMS.get(arm, arm)
+
+
+def first_to_final(results: list[TaskResult]) -> tuple[Estimate, float] | None:
+    """Final minus first accuracy within one arm, paired by task: the Bonett-Price
+    interval and McNemar's exact p on the tasks repaired against those broken (a failed
+    task wrong both times). None when a task has several samples (no such pairing)."""
+    if len({r.task_id for r in results}) != len(results) or not results:
+        return None
+    first = [r.trajectory is not None and bool(r.grades) and r.grades[0] for r in results]
+    final = [r.final_correct for r in results]
+    repaired = sum(b and not a for a, b in zip(first, final, strict=True))
+    broken = sum(a and not b for a, b in zip(first, final, strict=True))
+    n = len(results)
+    low, high = paired_difference_interval(broken, repaired, n)
+    change = Estimate((repaired - broken) / n, low, high, n, method=BONETT_PRICE)
+    return change, mcnemar_exact(repaired, broken)
+
+
+def _change(results: list[TaskResult]) -> str:
+    found = first_to_final(results)
+    if found is None:
+        return "n/a (several samples)"
+    change, p = found
+    return f"{_signed(change)}, p " + ("< 0.001" if p < 0.001 else f"= {p:.3f}")
 
 
 def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list[Table]:
@@ -327,7 +414,7 @@ def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> lis
         recall = flag_recall(results)
         tokens, _ = arm_tokens(results)
         rows.append([
-            arm, pct(m.first_accuracy), pct(m.final_accuracy),
+            arm_label(arm), pct(m.first_accuracy), pct(m.final_accuracy), _change(results),
             pct(m.repair_rate), pct(m.damage_rate),
             pct(recall) if recall is not None else "n/a (ground truth)", _tokens(tokens),
             str(m.errors),
@@ -337,11 +424,13 @@ def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> lis
     adjusted = _adjusted(compared)
     pairs, differing = [], []
     for arm, c, p_holm in zip(others, compared, adjusted, strict=True):
-        pairs.append([arm, _signed(c.difference), f"{c.p_value:.3f}", f"{p_holm:.3f}",
+        pairs.append([arm_label(arm), _signed(c.difference), f"{c.p_value:.3f}", f"{p_holm:.3f}",
                       f"{c.only_b} / {c.only_a}", _power(c), _failures(c)])  # fmt: skip
         if p_holm < ALPHA:
-            differing.append(f"{arm} ({_signed(c.difference)}, Holm p = {p_holm:.3f})")
+            differing.append(f"{arm_label(arm)} ({_signed(c.difference)}, Holm p = {p_holm:.3f})")
     notes = [
+        "Final − first: the arm's change in accuracy, paired by task (Bonett-Price "
+        "interval, McNemar's exact p). "
         "Repair rate: wrong first answers made right; damage rate: right ones made wrong; "
         "recall: wrong attempts the checker (critic, calculator or tests) called incorrect. "
         "Accuracies count a failed task as wrong. The oracle arm's feedback is "
@@ -349,13 +438,20 @@ def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> lis
         "Intervals: Clopper-Pearson for shares of tasks, the bootstrap over tasks for "
         "recall (a task's attempts drawn together) and tokens.",
     ]
-    if "critic model" not in arms:
+    if "calculator-edit" in arms:
+        notes.append(
+            "Calculator edit: the calculator's correction of the first wrong step is put in "
+            "place and the model continues its answer from there (Critique.correction; "
+            "Tyen et al.'s backtracking with a tool's fix); calculator checks gives the same "
+            "finding as words."
+        )
+    if "critic-model" not in arms:
         notes.append("No separate critic model was given (--critic-model): that arm is left out.")
     tasks = len({r.task_id for r in arms["intrinsic"]})
     return [
         Table(
             "where the feedback comes from",
-            ["feedback", "first answer", "final", "repair rate", "damage rate",
+            ["feedback", "first answer", "final", "final − first", "repair rate", "damage rate",
              "checker recall of wrong", "mean tokens/task", "failed"],
             rows,
             " ".join(notes),
@@ -409,6 +505,7 @@ def _feedback_plot(arms: dict[str, list[TaskResult]], o: StudyOptions, root: Pat
     plt = _plot_setup()
     names = list(arms)
     metrics = [compute_metrics(arms[n]) for n in names]
+    labels = [arm_label(n) for n in names]
     recalls = [flag_recall(arms[n]) for n in names]
     fig, ax = plt.subplots(figsize=(6.6, 3.8))
     width = 0.27
@@ -423,7 +520,7 @@ def _feedback_plot(arms: dict[str, list[TaskResult]], o: StudyOptions, root: Pat
         xs = [i + (k - 1) * width for i, _ in shown]
         yerr = _error_bars(ys, [e for _, e in shown])
         ax.bar(xs, ys, width, yerr=yerr, capsize=3, label=label)
-    ax.set_xticks(range(len(names)), names, fontsize=7)
+    ax.set_xticks(range(len(names)), labels, fontsize=6)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share (95% CI)")
     ax.set_title("where the feedback comes from")
@@ -456,6 +553,7 @@ FEEDBACK = Study(
     arms=_feedback_arms,
     summarize=_feedback_summary,
     plot=_feedback_plot,
+    labels=FEEDBACK_ARMS,
 )
 """One loop with feedback from itself, a critic model, a critic with the calculator, the calculator,
 visible tests or the oracle."""

@@ -42,7 +42,14 @@ from looplab.runs import EvalConfig
 from looplab.studies._budget import COMPUTE, FEEDBACK
 from looplab.studies._types import Reference, Study, StudyOptions, data_dir
 
-__all__ = ["STUDIES", "oracle_stopped_accuracy", "run_study", "study_arms", "summary_json"]
+__all__ = [
+    "STUDIES",
+    "oracle_stopped_accuracy",
+    "run_study",
+    "study_arms",
+    "study_catalog",
+    "summary_json",
+]
 
 
 # -- intrinsic self-correction (Huang et al. 2023) ------------------------------
@@ -297,6 +304,23 @@ STUDIES: dict[str, Study] = {
 """The named studies (``looplab study NAME``)."""
 
 
+CALIBRATION = (
+    "Kadavath et al. 2022",
+    "the model answers; verbal, P(True), P(True) with samples, answer log-probability and "
+    "self-consistency score its answers; AUROC, risk-coverage and ECE per source",
+)
+"""The calibration study's paper and protocol (it scores answers; it has no arms)."""
+
+
+def study_catalog() -> dict[str, tuple[str, str]]:
+    """Every study by name -> (paper, protocol): ``looplab study``'s help, its list and
+    its unknown-study error are made from this."""
+    return {
+        **{name: (s.paper, s.about) for name, s in STUDIES.items()},
+        "calibration": CALIBRATION,
+    }
+
+
 def study_arms(study: Study, options: StudyOptions) -> dict[str, EvalConfig]:
     """The arms' configs, the study's default task limit filled in."""
     if options.limit is None:
@@ -315,38 +339,55 @@ def summary_json(study: Study, tables: list[Table], runs: dict[str, Any]) -> dic
     }
 
 
+def _arm_folder(root: Path, arm: str, shown: str | None) -> Path:
+    """The arm's folder: its slug, or the folder a study made before 0.2 named by the
+    arm's shown name (``critic + calculator``) when that one holds the run."""
+    from looplab.runs import MANIFEST
+
+    if shown and not (root / arm).exists() and (root / shown / MANIFEST).is_file():
+        return root / shown
+    return root / arm
+
+
 def run_study(
     name: str,
     options: StudyOptions,
     study_dir: str | Path,
     *,
-    run_arm: Callable[[str, EvalConfig | None, Path, bool], None] | None = None,
+    run_arm: Callable[[str, EvalConfig | None, Path, bool, dict[str, str]], None] | None = None,
 ) -> tuple[Study, list[Table], Path]:
     """Run (or resume) every arm of a study into ``study_dir``; summarize and save study.json.
 
-    ``run_arm(arm, config, run_dir, resume)`` runs one arm (the CLI shows progress);
-    by default ``run_eval``.
+    ``run_arm(arm, config, run_dir, resume, labels)`` runs one arm (the CLI shows
+    progress); by default ``run_eval``. ``labels`` (study, arm, shown name) go into the
+    arm's manifest, so that its own report names its study.
     """
     import json
 
-    from looplab.runs import MANIFEST, read_results, run_eval
+    from looplab.runs import MANIFEST, check_run_config, read_results, run_eval
+    from looplab.tasks import load_tasks
 
     if name not in STUDIES:
-        raise EvalError(f"unknown study {name!r}: use one of {', '.join(STUDIES)}")
+        raise EvalError(f"unknown study {name!r}: use one of {', '.join(study_catalog())}")
     study = STUDIES[name]
     arms = study_arms(study, options)
+    for config in arms.values():  # a bad option is an error before any folder is made
+        check_run_config(config)
+    load_tasks(next(iter(arms.values())).tasks, limit=1)
     root = make_dir(study_dir)
     results: dict[str, list[TaskResult]] = {}
+    folders: dict[str, Path] = {}
     for arm, config in arms.items():
-        target = root / arm
+        target = folders[arm] = _arm_folder(root, arm, study.labels.get(arm))
         resume = (target / MANIFEST).is_file()
+        labels = {"study": study.name, "arm": arm, "shown": study.labels.get(arm, arm)}
         if run_arm is not None:
-            run_arm(arm, None if resume else config, target, resume)
+            run_arm(arm, None if resume else config, target, resume, labels)
         else:
-            run_eval(None if resume else config, target, resume=resume)
+            run_eval(None if resume else config, target, resume=resume, labels=labels)
         results[arm] = read_results(target)
     tables = study.summarize(results, options)
-    summary = summary_json(study, tables, {arm: str(root / arm) for arm in arms})
+    summary = summary_json(study, tables, {arm: str(path) for arm, path in folders.items()})
     if study.plot is not None:
         summary["figures"] = [str(p) for p in study.plot(results, options, root)]
     write_file(root / "study.json", json.dumps(summary, indent=2))

