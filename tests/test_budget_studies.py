@@ -170,3 +170,27 @@ def test_flag_recall_counts_wrong_attempts_any_checker_called_incorrect():
     assert flag_recall(results).value == pytest.approx(2 / 4)
     oracle_only = [result([False], ["incorrect"], source="oracle")]
     assert flag_recall(oracle_only) is None
+
+
+def test_first_to_final_and_the_first_verdicts_by_hand():
+    from looplab.records import Attempt, Critique, TaskResult, Trajectory
+    from looplab.studies import first_to_final, first_verdicts
+
+    def result(i, grades, verdict):
+        attempts = [Attempt(iteration=k, text="") for k in range(len(grades))]
+        critiques = [Critique(iteration=0, source="model", verdict=verdict)]
+        t = Trajectory(task_id=f"t{i}", graph="self_refine", attempts=attempts, critiques=critiques)
+        return TaskResult(task_id=f"t{i}", trajectory=t, grades=grades)
+
+    results = (
+        [result(i, [False, True], "incorrect") for i in range(6)]  # repaired
+        + [result(6, [True, False], "incorrect")]  # broken
+        + [result(i, [False], "correct") for i in range(7, 9)]
+        + [result(9, [True], None)]  # unparsed: neither
+        + [TaskResult(task_id="t10", error="boom")]  # failed: wrong both times
+    )
+    change, p = first_to_final(results)
+    assert change.value == pytest.approx(5 / 11) and change.method == "bonett-price"
+    assert p == pytest.approx(0.125)  # 6 of 7 discordant one way: 2 * 8 / 128
+    assert first_verdicts(results) == (2, 7, 1)
+    assert first_to_final([*results, result(0, [True], "correct")]) is None  # two samples

@@ -59,6 +59,108 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
+# -- the main job's critic and its repair -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_embedded_critic_is_not_a_constant(embedded_model):
+    """Its few-shot examples balanced and its reasons written before its verdict, the
+    135M critic calls a wrong first answer of the main job wrong and a right one right
+    (before: "correct", 0.9 for every answer, copied from its last worked example)."""
+    from looplab.agents import Critic
+    from looplab.tasks import load_tasks
+
+    tasks = {t.id: t for t in load_tasks("arithmetic", limit=20)}
+    critic = Critic(embedded_model)
+    wrong = critic.critique(
+        tasks["arith-d2s1-0-12"].public(),
+        "Jun gives away 27, so Jun has 27 - 27 = 12 more stamps.\nAnswer: 12",
+        iteration=0,
+    )
+    right = critic.critique(
+        tasks["arith-d2s1-0-19"].public(),
+        "Gus has 10 coins and finds 15 more, so he has 10 + 15 = 25 coins.\nAnswer: 25",
+        iteration=0,
+    )
+    assert (wrong.verdict, right.verdict) == ("incorrect", "correct")
+
+
+@pytest.mark.slow
+def test_a_calculator_edit_is_continued_into_a_right_answer(embedded_model):
+    """The main job's acting arm on the real model: the calculator puts the first wrong
+    step right in place and the model goes on from there."""
+    from looplab.agents import Generator
+    from looplab.graphs import LoopSetup, calc_check, run_loop
+    from looplab.llm import CompletionOptions
+    from looplab.records import TaskView
+
+    setup = LoopSetup(
+        generator=Generator(embedded_model, options=CompletionOptions(max_tokens=160)),
+        max_iters=2,
+        repair_mode="continue",
+    )
+    trajectory = run_loop(calc_check(setup), TaskView(id="t", prompt=PROBLEM, family="arithmetic"))
+    first, repair = trajectory.attempts
+    assert first.answer == "635"  # 95 * 7 miscomputed
+    check = trajectory.critiques[0]
+    assert check.verdict == "incorrect" and check.correction.endswith("95 * 7 = 665")
+    assert repair.text.startswith(check.correction) and repair.answer == "665"
+
+
+def test_continue_mode_goes_on_from_the_correction_and_rewrite_from_the_feedback():
+    """Scripted: in continue mode the repair is the task asked as at first, the answer
+    prefilled with the checker's correction; in rewrite mode, the feedback conversation.
+    A critique without a correction (a model critic's) is repaired by rewriting."""
+    from looplab.agents import Critic, Generator
+    from looplab.graphs import LoopSetup, calc_check, critic_loop, run_loop
+    from looplab.records import TaskView
+    from tests.helpers.scripted import ScriptedModel
+
+    task = TaskView(id="t", prompt=PROBLEM, family="arithmetic")
+    wrong = "So she has 95 * 7 = 635 books.\nAnswer: 635"
+    for mode in ("continue", "rewrite"):
+        model = ScriptedModel([wrong, " books.\nAnswer: 665"])
+        setup = LoopSetup(generator=Generator(model), max_iters=2, repair_mode=mode)
+        trajectory = run_loop(calc_check(setup), task)
+        asked, _ = model.requests[1]
+        if mode == "continue":
+            assert trajectory.attempts[1].text == "So she has 95 * 7 = 665 books.\nAnswer: 665"
+            assert asked[-1].role == "assistant" and asked[-1].content.endswith("95 * 7 = 665")
+            assert asked[-2].content == PROBLEM or PROBLEM in asked[-2].content
+        else:
+            assert "The calculator disagrees" in asked[-1].content and asked[-1].role == "user"
+    verdict = '{"feedback": "wrong", "verdict": "incorrect", "confidence": 0.9}'
+    model = ScriptedModel([wrong, "Answer: 665"])
+    critic = Critic(ScriptedModel([verdict, verdict]))
+    setup = LoopSetup(
+        generator=Generator(model), critic=critic, max_iters=2, repair_mode="continue"
+    )
+    run_loop(critic_loop(setup), task)
+    asked, _ = model.requests[1]
+    assert asked[-1].role == "user" and "wrong" in asked[-1].content  # rewritten
+
+
+def test_repair_tools_are_the_repairs_alone(server):
+    """--repair-tools calc: the first answer is asked without the calculator, repairs with
+    it (CRITIC's correction step)."""
+    from looplab.agents import Generator
+    from looplab.graphs import LoopSetup, calc_check, run_loop
+    from looplab.records import TaskView
+    from looplab.runs import LoopConfig, build_setup
+    from looplab.tools import make_tools
+    from tests.helpers.scripted import ScriptedModel
+
+    _, _, built = build_setup(LoopConfig(graph="calc_check", model=server, repair_tools=["calc"]))
+    assert list(built.repairer.tools.names) == ["calc"] and not len(built.generator.tools)
+    model = ScriptedModel(["So 95 * 7 = 635.\nAnswer: 635", "Answer: 665"])
+    setup = LoopSetup(
+        generator=Generator(model), repairer=Generator(model, make_tools(["calc"])), max_iters=2
+    )
+    run_loop(calc_check(setup), TaskView(id="t", prompt=PROBLEM, family="arithmetic"))
+    (first, _), (repair, _) = model.requests
+    assert "<calc>" not in first[0].content and "<calc>" in repair[0].content
+
+
 # -- mistakes leave nothing behind ----------------------------------------------------------
 
 

@@ -143,7 +143,7 @@ def study(
         )
 
     try:
-        found, tables, root = run_study(name, options, target, run_arm=run_arm)
+        found, tables, root = run_study(name, options, target, run_arm=run_arm, command=again)
     except KeyboardInterrupt:  # between arms: every finished arm and result is saved
         err.print(f"interrupted: the arms' results so far are saved; finish with: {again}")
         raise typer.Exit(130) from None

@@ -34,10 +34,11 @@ def report_header(run_dir: str | Path, results: list[TaskResult] | None = None) 
     expected = manifest.task_count * config.samples if config.fork is None else None
     if expected and len(results) < expected:
         tasks = len({r.task_id for r in results})
-        if labels.get("study"):
-            finish = (
-                f"looplab study {labels['study']} --run-dir {shlex.quote(str(store.dir.parent))}"
-            )
+        if labels.get("command"):  # a study arm: the study command as it was given
+            finish = labels["command"]
+        elif labels.get("study"):
+            folder = shlex.quote(str(store.dir.parent))
+            finish = f"looplab study {labels['study']} --run-dir {folder} (its options as given)"
         else:
             finish = f"looplab eval --resume {shlex.quote(str(store.dir))}"
         blocks.append(

@@ -54,8 +54,9 @@ class Manifest(BaseModel):
     git_revision: str | None = None
     task_count: int = 0
     labels: dict[str, str] = Field(default_factory=dict)
-    """What the run is part of: for a study's arm, ``study``, ``arm`` (its folder) and
-    ``shown`` (the name the study's tables give it)."""
+    """What the run is part of: for a study's arm, ``study``, ``arm`` (its folder),
+    ``shown`` (the name the study's tables give it) and ``command`` (the study command
+    that made it, which finishes it too)."""
     graph_sha256: str | None = None
     """The sha256 of a user graph's source file (None for a prebuilt graph): which code
     made the run; resume and fork refuse a file that differs."""

@@ -18,6 +18,7 @@ _EXPORTS = {
     "arm_label": "_budget",
     "feedback_arm_names": "_budget",
     "first_to_final": "_budget",
+    "first_verdicts": "_budget",
     "arm_tokens": "_budget",
     "flag_recall": "_budget",
     "matched_baseline": "_budget",

@@ -49,6 +49,7 @@ __all__ = [
     "arm_label",
     "arm_tokens",
     "feedback_arm_names",
+    "first_verdicts",
     "first_to_final",
     "flag_recall",
     "matched_baseline",
@@ -166,11 +167,10 @@ def _compute_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list
     for (arm, base, token_ratio, c), is_matched in zip(compared, matched, strict=True):
         p_holm = adjusted.pop(0) if is_matched else None
         if p_holm is not None and p_holm < ALPHA:
-            differing.append(f"{arm} ({_signed(c.difference)} vs {base}, Holm p = {p_holm:.3f})")
+            differing.append(f"{arm} ({_signed(c.difference)} vs {base}, Holm p {_p_is(p_holm)})")
         pairs.append([
             arm, base, f"{token_ratio:.2f}×" + ("" if is_matched else " (NOT matched)"),
-            _signed(c.difference), f"{c.p_value:.3f}",
-            f"{p_holm:.3f}" if p_holm is not None else "—",
+            _signed(c.difference), _p(c.p_value), _p(p_holm) if p_holm is not None else "—",
             f"{c.only_b} / {c.only_a}", _power(c), _failures(c),
         ])  # fmt: skip
     return [
@@ -399,12 +399,41 @@ def first_to_final(results: list[TaskResult]) -> tuple[Estimate, float] | None:
     return change, mcnemar_exact(repaired, broken)
 
 
+def first_verdicts(results: list[TaskResult]) -> tuple[int, int, int] | None:
+    """How the loop's checker (critic model, tool or tests) judged the first answers:
+    (correct, incorrect, no verdict: unsure or unparsed); None when only ground truth
+    judged. A checker that says one thing whatever it reads shows here."""
+    counts = [0, 0, 0]
+    judged = False
+    for r in _in_task_order(results):
+        for c in r.trajectory.critiques:
+            if c.iteration == 0 and c.source in ("model", "tool", "tests"):
+                judged = True
+                counts[{"correct": 0, "incorrect": 1}.get(c.verdict or "", 2)] += 1
+    return (counts[0], counts[1], counts[2]) if judged else None
+
+
+def _verdicts(results: list[TaskResult]) -> str:
+    found = first_verdicts(results)
+    return "n/a (ground truth)" if found is None else " / ".join(map(str, found))
+
+
+def _p(p: float) -> str:
+    """A p-value to three decimals; below 0.001 said so, never printed as 0.000."""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _p_is(p: float) -> str:
+    """``= 0.012`` or ``< 0.001``: a p-value after its name."""
+    return _p(p) if p < 0.001 else f"= {_p(p)}"
+
+
 def _change(results: list[TaskResult]) -> str:
     found = first_to_final(results)
     if found is None:
         return "n/a (several samples)"
     change, p = found
-    return f"{_signed(change)}, p " + ("< 0.001" if p < 0.001 else f"= {p:.3f}")
+    return f"{_signed(change)}, p {_p_is(p)}"
 
 
 def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list[Table]:
@@ -415,7 +444,7 @@ def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> lis
         tokens, _ = arm_tokens(results)
         rows.append([
             arm_label(arm), pct(m.first_accuracy), pct(m.final_accuracy), _change(results),
-            pct(m.repair_rate), pct(m.damage_rate),
+            pct(m.repair_rate), pct(m.damage_rate), _verdicts(results),
             pct(recall) if recall is not None else "n/a (ground truth)", _tokens(tokens),
             str(m.errors),
         ])  # fmt: skip
@@ -424,13 +453,14 @@ def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> lis
     adjusted = _adjusted(compared)
     pairs, differing = [], []
     for arm, c, p_holm in zip(others, compared, adjusted, strict=True):
-        pairs.append([arm_label(arm), _signed(c.difference), f"{c.p_value:.3f}", f"{p_holm:.3f}",
+        pairs.append([arm_label(arm), _signed(c.difference), _p(c.p_value), _p(p_holm),
                       f"{c.only_b} / {c.only_a}", _power(c), _failures(c)])  # fmt: skip
         if p_holm < ALPHA:
-            differing.append(f"{arm_label(arm)} ({_signed(c.difference)}, Holm p = {p_holm:.3f})")
+            differing.append(f"{arm_label(arm)} ({_signed(c.difference)}, Holm p {_p_is(p_holm)})")
     notes = [
         "Final − first: the arm's change in accuracy, paired by task (Bonett-Price "
-        "interval, McNemar's exact p). "
+        "interval, McNemar's exact p). Called right / wrong / neither: the checker's "
+        "verdicts on the first answers (neither: unsure, unparsed or nothing to check). "
         "Repair rate: wrong first answers made right; damage rate: right ones made wrong; "
         "recall: wrong attempts the checker (critic, calculator or tests) called incorrect. "
         "Accuracies count a failed task as wrong. The oracle arm's feedback is "
@@ -452,6 +482,7 @@ def _feedback_summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> lis
         Table(
             "where the feedback comes from",
             ["feedback", "first answer", "final", "final − first", "repair rate", "damage rate",
+             "first answers called right / wrong / neither",
              "checker recall of wrong", "mean tokens/task", "failed"],
             rows,
             " ".join(notes),

@@ -355,12 +355,14 @@ def run_study(
     study_dir: str | Path,
     *,
     run_arm: Callable[[str, EvalConfig | None, Path, bool, dict[str, str]], None] | None = None,
+    command: str | None = None,
 ) -> tuple[Study, list[Table], Path]:
     """Run (or resume) every arm of a study into ``study_dir``; summarize and save study.json.
 
     ``run_arm(arm, config, run_dir, resume, labels)`` runs one arm (the CLI shows
     progress); by default ``run_eval``. ``labels`` (study, arm, shown name) go into the
-    arm's manifest, so that its own report names its study.
+    arm's manifest, so that its own report names its study; ``command`` (the study
+    command as given) too, so that an unfinished arm's report says what finishes it.
     """
     import json
 
@@ -381,6 +383,8 @@ def run_study(
         target = folders[arm] = _arm_folder(root, arm, study.labels.get(arm))
         resume = (target / MANIFEST).is_file()
         labels = {"study": study.name, "arm": arm, "shown": study.labels.get(arm, arm)}
+        if command:
+            labels["command"] = command
         if run_arm is not None:
             run_arm(arm, None if resume else config, target, resume, labels)
         else:
