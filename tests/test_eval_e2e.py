@@ -154,7 +154,7 @@ def test_error_propagation_study_on_the_embedded_model(tmp_path):
         for call in a.tool_calls
     )
     compared = cli("compare", str(run), str(tmp_path / "f"))
-    assert compared.returncode == 0 and "3 tasks paired" in compared.stdout
+    assert compared.returncode == 0 and "paired 3 tasks" in compared.stdout
 
 
 @pytest.mark.slow

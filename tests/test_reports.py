@@ -72,7 +72,7 @@ def test_compare_pairs_the_tasks(runs):
     a, b = runs
     done = cli("compare", str(a), str(b))
     assert done.returncode == 0, done.stderr
-    assert "10 tasks paired" in done.stdout and "McNemar exact p =" in done.stdout
+    assert "paired 10 tasks" in done.stdout and "McNemar exact p =" in done.stdout
 
 
 def test_report_html_in_headless_chromium(runs, tmp_path):

@@ -220,7 +220,7 @@ def test_bad_specs():
         load_tasks("gsm9k")
     with pytest.raises(EvalError, match="knob 'digits' must be KEY=VALUE"):
         load_tasks("arithmetic:digits")
-    with pytest.raises(EvalError, match="unexpected keyword argument 'colour'"):
+    with pytest.raises(EvalError, match="unknown knob 'colour': use one of n, digits"):
         load_tasks("arithmetic:colour=3")
     with pytest.raises(EvalError, match="no task file"):
         load_tasks("jsonl:/nonexistent.jsonl")

@@ -6,7 +6,13 @@ any OpenAI-compatible server, and replay of a recording. Build one from a spec
 string with ``load_model("local")``.
 """
 
-from looplab.llm._llamacpp import LlamaCppModel, check_gguf, default_weights_path
+from looplab.llm._llamacpp import (
+    EmbeddedTokenCounter,
+    LlamaCppModel,
+    check_gguf,
+    default_weights_path,
+    embedded_token_counter,
+)
 from looplab.llm._openai import MAX_STOP_SEQUENCES, OpenAIModel
 from looplab.llm._pool import ServerPool
 from looplab.llm._replay import (
@@ -38,6 +44,7 @@ from looplab.llm._types import (
     CompletionOptions,
     Message,
     OnText,
+    TokenCounter,
     TokenLogprob,
     as_messages,
     is_continuation,
@@ -50,6 +57,7 @@ __all__ = [
     "CompletionOptions",
     "Message",
     "OnText",
+    "TokenCounter",
     "TokenLogprob",
     "as_messages",
     "is_continuation",
@@ -70,6 +78,8 @@ __all__ = [
     "collect_recording",
     "MAX_STOP_SEQUENCES",
     "RECORDING_FILE",
+    "EmbeddedTokenCounter",
+    "embedded_token_counter",
     "check_gguf",
     "default_weights_path",
     "request_key",

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,13 @@ from looplab.llm._types import (
 )
 from looplab.records import Usage
 
-__all__ = ["LlamaCppModel", "check_gguf", "default_weights_path", "embedded_token_counter"]
+__all__ = [
+    "EmbeddedTokenCounter",
+    "LlamaCppModel",
+    "check_gguf",
+    "default_weights_path",
+    "embedded_token_counter",
+]
 
 # ChatML, used when a GGUF carries no chat template of its own.
 _CHATML = (
@@ -56,12 +62,48 @@ def default_weights_path() -> Path:
     return Path(str(found[0]))
 
 
+def _chat_formatter(llama: Any) -> Any:
+    """The chat template of a loaded GGUF (ChatML where it has none), as llama.cpp's
+    own server renders it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template") or _CHATML
+
+    def token_text(token_id: int) -> str:
+        if token_id < 0:
+            return ""
+        return llama.detokenize([token_id], special=True).decode("utf-8", errors="replace")
+
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+
+
+class EmbeddedTokenCounter:
+    """Counts tokens as a server of the embedded SmolLM2 weights would: its tokenizer, and
+    for a prompt its chat template (the default system turn it adds included)."""
+
+    def __init__(self, vocab: Any) -> None:
+        self.vocab = vocab
+        self.formatter = _chat_formatter(vocab)
+
+    def count(self, text: str) -> int:
+        """Tokens of ``text``, special tokens as one each."""
+        return len(self.vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Tokens of the prompt ``messages`` render to, the assistant's turn opened."""
+        return self.count(self.formatter(messages=messages).prompt)
+
+
 _vocab: list[Any] = []
 
 
-def embedded_token_counter() -> Callable[[str], int]:
-    """Counts tokens with the embedded SmolLM2 weights' tokenizer (its vocabulary only is
-    loaded, once): how a server of those weights that reports no usage is counted."""
+def embedded_token_counter() -> EmbeddedTokenCounter:
+    """The embedded SmolLM2 weights' token counter (their vocabulary only is loaded,
+    once): how a server of those weights that reports no usage is counted."""
     with _load_lock:
         if not _vocab:
             from llama_cpp import Llama
@@ -79,8 +121,7 @@ def embedded_token_counter() -> Callable[[str], int]:
                 os.dup2(saved, 2)
                 os.close(saved)
                 os.close(quiet)
-    vocab = _vocab[0]
-    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+    return EmbeddedTokenCounter(_vocab[0])
 
 
 def check_gguf(path: Path) -> Path:
@@ -134,21 +175,7 @@ class LlamaCppModel:
         self._adds_bos = bool(self.llama._model.add_bos_token())
 
     def _make_formatter(self) -> Any:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        llama = self.llama
-        template = llama.metadata.get("tokenizer.chat_template") or _CHATML
-
-        def token_text(token_id: int) -> str:
-            if token_id < 0:
-                return ""
-            return llama.detokenize([token_id], special=True).decode("utf-8", errors="replace")
-
-        return Jinja2ChatFormatter(
-            template=template,
-            eos_token=token_text(llama.token_eos()),
-            bos_token=token_text(llama.token_bos()),
-        )
+        return _chat_formatter(self.llama)
 
     def render_prompt(self, messages: Sequence[Message]) -> str:
         """The raw text the model completes: the chat template, plus any partial answer."""

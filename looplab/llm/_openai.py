@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from looplab.llm._types import (
     CompletionOptions,
     Message,
     OnText,
+    TokenCounter,
     TokenLogprob,
     is_continuation,
 )
@@ -74,7 +75,7 @@ class OpenAIModel:
         timeout: float = 120.0,
         max_retries: int = 3,
         continue_final_message: bool = False,
-        token_counter: Callable[[str], int] | None = None,
+        token_counter: TokenCounter | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
         api_key = api_key or os.environ.get("OPENAI_API_KEY")
@@ -351,7 +352,7 @@ def _token_logprobs(choice: Any) -> list[TokenLogprob]:
 def _usage(
     reported: Any,
     latency: float,
-    counter: Callable[[str], int] | None = None,
+    counter: TokenCounter | None = None,
     request: dict | None = None,
     text: str = "",
 ) -> Usage:
@@ -360,14 +361,13 @@ def _usage(
     if reported is None:
         if counter is None or request is None:
             return Usage(latency_s=latency, calls=1, unreported_calls=1)
-        # the prompt as a ChatML template renders it (SmolLM2's), special tokens counted
-        prompt = "".join(
-            f"<|im_start|>{m.get('role', '')}\n{_text_of(m.get('content'))}<|im_end|>\n"
+        messages = [
+            {"role": m.get("role", ""), "content": _text_of(m.get("content"))}
             for m in request.get("messages", [])
-        )
+        ]
         return Usage(
-            prompt_tokens=counter(prompt + "<|im_start|>assistant\n"),
-            completion_tokens=counter(text),
+            prompt_tokens=counter.prompt_tokens(messages),
+            completion_tokens=counter.count(text),
             latency_s=latency,
             calls=1,
             estimated_calls=1,

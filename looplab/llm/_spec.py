@@ -16,14 +16,13 @@ spec                        model
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
 from looplab.errors import ConfigError, LLMConnectionError, ModelSpecError
-from looplab.llm._types import ChatModel
+from looplab.llm._types import ChatModel, TokenCounter
 
 __all__ = ["MODEL_SPEC_FORMS", "ModelSpec", "check_reachable", "load_model", "parse_model_spec"]
 
@@ -129,7 +128,7 @@ def check_reachable(spec: str | ModelSpec, *, timeout_s: float = 5.0) -> None:
     )
 
 
-def _known_tokenizer(model: str) -> Callable[[str], int] | None:
+def _known_tokenizer(model: str) -> TokenCounter | None:
     """The tokenizer of a served model when looplab has it: a model named after the
     embedded SmolLM2 weights is counted with theirs. None: counts a server omits stay
     missing (marked), never guessed."""

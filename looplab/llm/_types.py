@@ -15,6 +15,7 @@ __all__ = [
     "CompletionOptions",
     "Message",
     "OnText",
+    "TokenCounter",
     "TokenLogprob",
     "as_messages",
     "is_continuation",
@@ -119,6 +120,18 @@ class ChatModel(Protocol):
         on_text: OnText | None = None,
     ) -> Completion:
         """The async twin of ``complete``."""
+        ...
+
+
+class TokenCounter(Protocol):
+    """A model's tokenizer, for counting the tokens of a call its server reported none for."""
+
+    def count(self, text: str) -> int:
+        """Tokens of ``text``."""
+        ...
+
+    def prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Tokens of the prompt the chat ``messages`` render to."""
         ...
 
 
