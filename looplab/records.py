@@ -221,6 +221,10 @@ class Attempt(BaseModel):
     ``debate`` an agent's answer after reading the other agents' previous ones."""
     text: str
     """The whole answer with tool results spliced in."""
+    prefilled: int = Field(default=0, ge=0)
+    """How many leading characters of ``text`` the model did not write: a backtrack's kept
+    steps, a checker's correction it went on from (``repair_mode="continue"``). Training
+    exports leave such attempts out: the model never produced that text."""
     answer: str | None = None
     """The final answer extracted by the task family's convention, None if none was found."""
     tool_calls: list[ToolCall] = Field(default_factory=list)

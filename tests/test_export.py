@@ -415,3 +415,29 @@ def test_a_real_embedded_run_exports_every_kind(tmp_path):
     )
     log = inspect_log.read_eval_log(str(export_run(run, "inspect").path))
     assert sorted(s.id for s in log.samples) == sorted(r.task_id for r in results)
+
+
+def test_an_attempt_the_model_did_not_wholly_write_is_no_training_data(tmp_path):
+    """A repair continued from a checker's correction starts with text the model never
+    produced: it is no repair, sft answer or dpo side; a critic still judged it."""
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps(t) + "\n" for t in TASKS))
+    run = tmp_path / "run"
+    store = RunStore(run)
+    store.create({"tasks": f"jsonl:{tasks}", "graph": "calc_check", "model": "gen"}, 1)
+    continued = attempt(1, "2 + 2 = 4. Answer: 4", "repair").model_copy(update={"prefilled": 9})
+    store.append(
+        result(
+            "t2",
+            0,
+            [attempt(0, "2 + 2 = 5. Answer: 5"), continued],
+            [critique(0, "incorrect", "2+2 = 4, not 5"), critique(1, "correct")],
+            [False, True],
+        )
+    )
+    store.close()
+    source = load_source(run)
+    for kind in ("repairs", "sft", "dpo"):
+        assert training_records(source, kind, ExportOptions(dedup=False)).records == [], kind
+    judged = training_records(source, "critic", ExportOptions(dedup=False)).records
+    assert len(judged) == 2

@@ -125,6 +125,8 @@ def test_continue_mode_goes_on_from_the_correction_and_rewrite_from_the_feedback
         asked, _ = model.requests[1]
         if mode == "continue":
             assert trajectory.attempts[1].text == "So she has 95 * 7 = 665 books.\nAnswer: 665"
+            # the model did not write the corrected start: marked, kept out of training data
+            assert trajectory.attempts[1].prefilled == len("So she has 95 * 7 = 665")
             assert asked[-1].role == "assistant" and asked[-1].content.endswith("95 * 7 = 665")
             assert asked[-2].content == PROBLEM or PROBLEM in asked[-2].content
         else:

@@ -127,10 +127,13 @@ def _kept_results(
 
 
 def _graded(result: TaskResult, *, drafts: bool = False) -> Iterator[tuple[int, Attempt, bool]]:
-    """(index, attempt, grade) for each graded attempt; drafts were not written by a model."""
+    """(index, attempt, grade) for each graded attempt. Drafts were not written by a model,
+    nor the prefilled start of an attempt: both only with ``drafts`` (what a critic
+    judged, whoever wrote it)."""
     assert result.trajectory is not None
     for i, attempt in enumerate(result.trajectory.attempts):
-        if i < len(result.grades) and (drafts or attempt.kind != "draft"):
+        written = attempt.kind != "draft" and not attempt.prefilled
+        if i < len(result.grades) and (drafts or written):
             yield i, attempt, result.grades[i]
 
 
@@ -139,7 +142,7 @@ def _sft(source: RunSource, results: list[TaskResult], options: ExportOptions):
         trajectory = result.trajectory
         assert trajectory is not None
         final = trajectory.final
-        if final is None or final.kind == "draft" or not result.final_correct:
+        if final is None or final.kind == "draft" or not result.final_correct or final.prefilled:
             continue
         first_right = bool(result.grades) and result.grades[0]
         if (options.sft == "first" and not first_right) or (
@@ -228,7 +231,7 @@ def _repairs(source: RunSource, results: list[TaskResult], options: ExportOption
         attempts, grades = trajectory.attempts, result.grades
         for i in range(min(len(attempts), len(grades)) - 1):
             before, after = attempts[i], attempts[i + 1]
-            if after.kind != "repair" or grades[i] or not grades[i + 1]:
+            if after.kind != "repair" or grades[i] or not grades[i + 1] or after.prefilled:
                 continue
             shown = [c for c in trajectory.critiques if c.iteration == before.iteration]
             critique = shown[-1] if shown else None

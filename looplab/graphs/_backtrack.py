@@ -96,7 +96,7 @@ def backtrack(setup: LoopSetup) -> CompiledStateGraph:
         started = time.perf_counter()
         messages = generation_messages(generator, task)
         generation = yield from generate_answer(generator, messages, "regenerate", config, prefix)
-        attempt = make_attempt(generation, task, 1, "repair", started)
+        attempt = make_attempt(generation, task, 1, "repair", started, len(prefix))
         return {"attempts": [attempt], "iteration": 1, "stop_reason": "backtracked"}
 
     def route(state: LoopState) -> str:

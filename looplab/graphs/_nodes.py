@@ -161,7 +161,12 @@ def repair_messages(
 
 
 def make_attempt(
-    generation: Generation, task: TaskView, iteration: int, kind: str, started: float
+    generation: Generation,
+    task: TaskView,
+    iteration: int,
+    kind: str,
+    started: float,
+    prefilled: int = 0,
 ) -> Attempt:
     answer = extract_answer(generation.text, task.family)
     final = generation.final_completion
@@ -169,6 +174,7 @@ def make_attempt(
         iteration=iteration,
         kind=kind,
         text=generation.text,
+        prefilled=prefilled,
         answer=answer,
         answer_probability=answer_logprob(final, answer) if final is not None else None,
         tool_calls=generation.tool_calls,
@@ -228,7 +234,9 @@ def make_repair_node(generator: Generator, mode: str = "rewrite") -> Node:
         latest = critiques[-1] if critiques else None
         iteration = state.get("iteration", 0) + 1
         started = time.perf_counter()
+        prefilled = 0
         if mode == "continue" and latest is not None and latest.correction:
+            prefilled = len(latest.correction)
             messages = generation_messages(generator, task)
             if _configurable(config).get(STREAM_KEY):  # a live view shows where it goes on from
                 emit(TextEvent("repair", latest.correction))
@@ -240,7 +248,7 @@ def make_repair_node(generator: Generator, mode: str = "rewrite") -> Node:
             messages = repair_messages(generator, task, previous.text, feedback)
             generation = yield from generate_answer(generator, messages, "repair", config)
         return {
-            "attempts": [make_attempt(generation, task, iteration, "repair", started)],
+            "attempts": [make_attempt(generation, task, iteration, "repair", started, prefilled)],
             "iteration": iteration,
         }
 
