@@ -57,7 +57,8 @@ def build(setup: LoopSetup):
     graph.add_node("generate", make_generate_node(setup.generator))
     graph.add_node("vote", vote)
     graph.add_node("decide", make_decide_node(stop, max_attempts=setup.max_iters))
-    graph.add_node("repair", make_repair_node(setup.generator))
+    # the run's --repair-tools and --repair-mode reach a user's graph through the setup
+    graph.add_node("repair", make_repair_node(setup.repairer or setup.generator, setup.repair_mode))
     graph.add_edge(START, "generate")
     graph.add_edge("generate", "vote")
     graph.add_edge("vote", "decide")
