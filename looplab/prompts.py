@@ -11,13 +11,21 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from looplab.answers import answer_format, is_code_family
+from looplab.answers import answer_format, answer_kind, is_code_family
 from looplab.llm import Message
 
 if TYPE_CHECKING:
     from looplab.records import TaskView
 
-__all__ = ["load_prompt", "render_prompt", "repair_request", "solve_messages", "task_request"]
+__all__ = [
+    "answer_example",
+    "choices_block",
+    "load_prompt",
+    "render_prompt",
+    "repair_request",
+    "solve_messages",
+    "task_request",
+]
 
 
 @cache
@@ -41,7 +49,26 @@ def task_request(task: TaskView) -> str:
     visible tests it must pass. Loops and training-data exports both use it."""
     if task.visible_tests and is_code_family(task.family):
         return f"{task.prompt}\n\nIt must pass these tests:\n```python\n{task.visible_tests}\n```"
+    if task.choices:
+        return f"{task.prompt}\n\n{choices_block(task.choices)}"
     return task.prompt
+
+
+def choices_block(choices: list[str]) -> str:
+    """A multiple-choice task's choices as the prompt lists them: lettered in the order the
+    task gives them (A, B, ...), one per line."""
+    lines = [f"{chr(ord('A') + i)}. {choice}" for i, choice in enumerate(choices)]
+    return "Choices:\n" + "\n".join(lines)
+
+
+def answer_example(family: str) -> list[Message]:
+    """One worked example of ``family``'s answer convention as a user and an assistant turn;
+    none for code (small models copy examples)."""
+    if is_code_family(family):
+        return []
+    example = load_prompt(answer_kind(family).example)
+    question, answer = (part.strip() for part in example.split("---"))
+    return [Message(role="user", content=question), Message(role="assistant", content=answer)]
 
 
 def solve_messages(task: TaskView) -> list[Message]:
@@ -49,16 +76,9 @@ def solve_messages(task: TaskView) -> list[Message]:
     worked example of it (not for code: small models copy examples), then the task.
     The generator without tools asks exactly this; a critic that samples answers too."""
     system = render_prompt("solve_system", answer_format=answer_format(task.family))
-    examples = []
-    if not is_code_family(task.family):
-        question, answer = (part.strip() for part in load_prompt("solve_example").split("---"))
-        examples = [
-            Message(role="user", content=question),
-            Message(role="assistant", content=answer),
-        ]
     return [
         Message(role="system", content=system),
-        *examples,
+        *answer_example(task.family),
         Message(role="user", content=task_request(task)),
     ]
 

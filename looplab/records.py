@@ -188,6 +188,8 @@ class TaskView(BaseModel):
     """For code: the function the tests call."""
     visible_tests: str | None = None
     """For code: tests the loop may run and show the model (``test_repair``)."""
+    choices: list[str] | None = None
+    """For multiple choice: the choices, listed in the prompt as A, B, ... in this order."""
     draft: list[str] | None = None
     """Steps of an answer the loop starts from instead of generating one: a chain of
     thought with a planted mistake, a BIG-Bench Mistake trace (the ``backtrack`` graph)."""
@@ -197,7 +199,9 @@ class Task(TaskView):
     """A task with its ground truth. Only checkers and an explicit oracle read the truth."""
 
     answer: str | None = None
-    """Reference answer (numeric or exact); hidden from the loop."""
+    """Reference answer (a number, text, LaTeX, or a choice's letter); hidden from the loop."""
+    aliases: list[str] = Field(default_factory=list)
+    """Other forms of the reference a grader accepts (short-answer QA); hidden from the loop."""
     hidden_tests: str | None = None
     """For code: the grading tests, ``check(candidate)`` style; hidden from the loop."""
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -400,6 +404,9 @@ class TaskResult(BaseModel):
     grades: list[bool] = Field(default_factory=list)
     """Correctness of each attempt, in order (graded after the loop, never shown to it)."""
     grade_details: list[str] = Field(default_factory=list)
+    scores: list[float] = Field(default_factory=list)
+    """A graded score per attempt beside right/wrong, for families that have one (short-answer
+    QA: SQuAD token F1 against the best alias); empty otherwise."""
     gold: dict[str, Any] = Field(default_factory=dict)
     """Ground truth the metrics need besides the grades (a planted mistake's step, ...);
     recorded after the loop, never shown to it."""

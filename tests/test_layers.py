@@ -201,6 +201,7 @@ PROGRAMS = {
     "looplab.sandbox.harness_program",
     "looplab.tools._calc_worker",
     "looplab.tools._html_worker",
+    "looplab.tasks._math_worker",
 }
 """Programs run in another process (the sandbox, the tools' workers): not an API."""
 

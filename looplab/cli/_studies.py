@@ -68,7 +68,11 @@ def study(
         str, typer.Option(help="mistake-finding: trace, step or cot-step.")
     ] = "trace",
     tasks: Annotated[
-        str | None, typer.Option(help="compute, feedback: the task set (default arithmetic).")
+        str | None,
+        typer.Option(
+            help="compute, feedback: the task set (default arithmetic); browsing: "
+            "browse[:n=N,seed=S]."
+        ),
     ] = None,
     arms: Annotated[
         str | None,

@@ -29,7 +29,7 @@ from looplab.graphs._state import LoopState, OracleCheck, StopPolicy, Truth
 from looplab.llm import Message
 from looplab.perturb import NO_FEEDBACK, FeedbackSpec, oracle_flip
 from looplab.prompts import (
-    load_prompt,
+    answer_example,
     render_prompt,
     repair_request,
     solve_messages,
@@ -135,13 +135,8 @@ def generation_messages(generator: Generator, task: TaskView) -> list[Message]:
     examples = example_turns(
         generator.tools, generator.syntax, answer_line=not is_code_family(task.family)
     )
-    if not examples and not is_code_family(task.family):
-        # one worked example of the answer convention: small models copy examples
-        question, answer = (part.strip() for part in load_prompt("solve_example").split("---"))
-        examples = [
-            Message(role="user", content=question),
-            Message(role="assistant", content=answer),
-        ]
+    if not examples:  # one worked example of the answer convention: small models copy examples
+        examples = answer_example(task.family)
     return [Message(role="system", content=system), *examples, Message(role="user", content=prompt)]
 
 

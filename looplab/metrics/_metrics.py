@@ -292,6 +292,9 @@ class RunMetrics:
     perturbations: dict[str, int] = field(default_factory=dict)
     """Perturbed critiques by kind (no_feedback, oracle_flipped, biased, ...)."""
     forked_at: int | None = None
+    final_score: Estimate | None = None
+    """Mean graded score of the final answers where the task family has one (short-answer
+    QA: SQuAD token F1), a failed task scoring 0; None otherwise."""
     """For a counterfactual fork: the iteration it branches at."""
     calls_by_server: dict[str, int] = field(default_factory=dict)
     """Model calls per server, for models spread over several servers."""
@@ -373,6 +376,15 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
     if not picked:
         stats["repair"] = index.share(final, answered & ~first)
         stats["damage"] = index.share(~final, answered & first)
+    scored = any(r.scores for r in ok)
+    if scored:  # a failed task, or one without a score, scores 0 (intention to treat)
+        final_scores = [
+            r.scores[r.trajectory.final_index] if r.trajectory is not None and r.scores else 0.0
+            for r in results
+        ]
+        stats["final_score"] = ratio(
+            index.per_task(final_scores), index.per_task([1.0] * len(results))
+        )
     critic, critic_stats = _critic_statistics(ok, ok_index)
     stats.update({("critic", name): s for name, s in critic_stats.items()})
     pass_k = _pass_at_k_statistics(ok, ok_index, samples, sampled)
@@ -418,6 +430,7 @@ def compute_metrics(results: Sequence[TaskResult]) -> RunMetrics:
         oracle=any(r.trajectory.oracle for r in ok),
         accuracy=[estimates[("accuracy", i)] for i in range(iterations)],
         final_accuracy=estimates["final"],
+        final_score=estimates["final_score"] if scored else None,
         answered_accuracy=estimates["final_answered"],
         first_accuracy=estimates["first"],
         flips=_flips(paths[answered]),

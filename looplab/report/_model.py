@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from looplab.metrics import COVERAGE, FLIPS, RunMetrics, interval_name
+from looplab.metrics import COVERAGE, FLIPS, Estimate, RunMetrics, interval_name
 from looplab.report._blocks import Block, Table, Text, number, pct
 
 __all__ = ["FLIP_NAMES", "Report", "run_report"]
@@ -90,8 +90,19 @@ def _summary(m: RunMetrics) -> list[Block]:
             ]
         )
     )
+    if m.final_score is not None:
+        blocks.append(Text([f"SQuAD token F1 of the final answers {_score(m.final_score)}"]))
     blocks.append(Text([_interval_note(m)], "note"))
     return blocks
+
+
+def _score(e: Estimate) -> str:
+    """A mean score in [0, 1] with its bootstrap interval."""
+    if e.value is None:
+        return "n/a"
+    if e.low is None or e.high is None:
+        return f"{e.value:.2f}"
+    return f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}] (bootstrap over tasks)"
 
 
 def _interval_note(m: RunMetrics) -> str:

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import replace
 from pathlib import Path
 
-from looplab.answers import is_code_family
+from looplab.answers import grader_blocks
 from looplab.graphs import GRAPHS, SANDBOX_GRAPHS, Truth, arun_loop, run_fork, run_loop
 from looplab.llm import (
     RECORDING_FILE,
@@ -122,7 +122,7 @@ class TaskRunner:
             graph = self.graph if shared else self.factory(task_setup)
             trajectory = yield call(run_loop, arun_loop, graph, task, oracle=oracle, truth=truth)
         answers = [a.answer for a in trajectory.attempts]
-        if is_code_family(task.family):  # the hidden tests run in the sandbox
+        if grader_blocks(task.family):  # hidden tests in the sandbox, math-verify's worker
             grades = yield blocking(lambda: [grader.grade(task, a) for a in answers])
         else:
             grades = [grader.grade(task, a) for a in answers]
@@ -132,6 +132,7 @@ class TaskRunner:
             trajectory=trajectory,
             grades=[g.correct for g in grades],
             grade_details=[g.detail for g in grades],
+            scores=[g.score for g in grades] if all(g.score is not None for g in grades) else [],
             gold={k: task.metadata[k] for k in _GOLD_FIELDS if k in task.metadata},
         )
 

@@ -10,6 +10,8 @@ Names are imported on first use (PEP 562).
 from looplab._lazy import lazy_exports
 
 _EXPORTS = {
+    "BROWSING": "_browsing",
+    "browse_counts": "_browsing",
     "COMPUTE": "_budget",
     "FEEDBACK": "_budget",
     "DEFAULT_FEEDBACK_ARMS": "_budget",

@@ -39,6 +39,7 @@ from looplab.metrics import (
 from looplab.records import TaskResult
 from looplab.report import Table, pct, save_figure
 from looplab.runs import EvalConfig
+from looplab.studies._browsing import BROWSING
 from looplab.studies._budget import COMPUTE, FEEDBACK
 from looplab.studies._types import Reference, Study, StudyOptions, data_dir
 
@@ -300,6 +301,7 @@ STUDIES: dict[str, Study] = {
     ),
     "compute": COMPUTE,
     "feedback": FEEDBACK,
+    "browsing": BROWSING,
 }
 """The named studies (``looplab study NAME``)."""
 

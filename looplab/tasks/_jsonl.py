@@ -10,9 +10,11 @@ Fields: ``id`` (string, unique) and ``prompt`` (string) are required;
 ``family`` (default ``custom``: an ``Answer: X`` line is expected; ``code``
 for code), ``answer`` (the reference, for non-code), ``entry_point``,
 ``visible_tests``, ``hidden_tests`` (code: ``check(candidate)`` style; hidden
-ones grade), ``metadata`` (an object). A task must be gradable: an answer, or
-an entry point with hidden tests. Any bad line is an error naming the line
-and the field.
+ones grade), ``choices`` (multiple choice: the answer is a letter), ``aliases``
+(other accepted answers), ``metadata`` (an object). ``family`` is one of
+``looplab.answers.ANSWER_KINDS`` (``math``, ``choice``, ``qa``, ``mbpp``, ...).
+A task must be gradable: an answer, or an entry point with hidden tests. Any bad
+line is an error naming the line and the field.
 
 A table (``parquet:PATH``, ``hf:PATH[#SPLIT]``) may name its columns otherwise: a
 mapping such as ``prompt=question,answer=answer`` says which column fills which
@@ -28,7 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from looplab.answers import is_code_family
+from looplab.answers import ANSWER_KINDS, is_code_family
 from looplab.errors import EvalError
 from looplab.records import Task
 from looplab.tasks._rows import Rows, read_rows
@@ -43,6 +45,8 @@ _FIELDS = {
     "entry_point",
     "visible_tests",
     "hidden_tests",
+    "choices",
+    "aliases",
     "metadata",
 }
 
@@ -150,6 +154,18 @@ def _validated(data: dict[str, Any], where: str) -> Task:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(object)"
         raise EvalError(f"{where}: field {field!r}: {first['msg']}") from None
+    if task.family not in ANSWER_KINDS:
+        raise EvalError(
+            f"{where}: field 'family': unknown family {task.family!r}: use one of "
+            f"{', '.join(ANSWER_KINDS)}"
+        )
+    if task.family == "choice":
+        letters = [chr(ord("A") + i) for i in range(len(task.choices or []))]
+        if len(letters) < 2 or task.answer not in letters:
+            raise EvalError(
+                f"{where}: field 'answer': a choice task needs 2 or more choices and the "
+                f"answer as one of their letters ({', '.join(letters) or 'no choices'})"
+            )
     gradable = (
         (task.entry_point and task.hidden_tests)
         if is_code_family(task.family)

@@ -2,7 +2,9 @@
 ``jsonl:PATH`` (or any ``PATH.jsonl``), ``parquet:PATH[:MAP]`` and
 ``hf:PATH[#SPLIT][:MAP]`` (a saved Hugging Face ``datasets`` folder or a file the
 ``datasets`` library reads; MAP renames columns, ``prompt=question,answer=answer``),
-``gsm8k:PATH``, ``bbmistake:PATH`` (a file or the folder of five), and
+``gsm8k:PATH``, ``bbmistake:PATH`` (a file or the folder of five), the benchmark
+kinds ``math:PATH``, ``choice:PATH``, ``qa:PATH`` and ``mbpp:PATH`` (each ``[:MAP]``,
+any of those file forms), ``browse`` (invented facts on a local site), and
 ``mistakes:SPEC`` (SPEC's tasks with a planted mistake in their worked solution, for
 the ``backtrack`` graph)."""
 
@@ -14,10 +16,12 @@ from pathlib import Path
 
 from looplab.errors import EvalError
 from looplab.records import Task
+from looplab.tasks._benchmarks import choice_tasks, mbpp_tasks, qa_tasks
 from looplab.tasks._datasets import bbmistake_tasks, gsm8k_tasks
 from looplab.tasks._generated import arithmetic_tasks, code_tasks
 from looplab.tasks._humaneval import humaneval_tasks
 from looplab.tasks._jsonl import jsonl_tasks, table_tasks
+from looplab.tasks._math import math_tasks
 from looplab.tasks._rows import split_suffix
 
 __all__ = ["TASK_SETS", "TaskSet", "load_tasks", "task_set_forms"]
@@ -122,6 +126,24 @@ def _table_tasks(name: str, rest: str, spec: str) -> list[Task]:
     return table_tasks(folder, split=split, mapping=mapping, via_datasets=True)
 
 
+def _mapped(loader: Callable[..., list[Task]], name: str) -> Callable[[str, str], list[Task]]:
+    """A loader of ``NAME:PATH[:MAP]`` for a benchmark kind."""
+
+    def load(rest: str, spec: str) -> list[Task]:
+        path, mapping = _mapping(rest)
+        if not path:
+            raise EvalError(f"task set {spec!r}: give the data's path, {name}:PATH")
+        return loader(path, mapping)
+
+    return load
+
+
+def _browse(rest: str, spec: str) -> list[Task]:
+    from looplab.tasks._invented import browse_tasks  # here: it builds the corpus
+
+    return _generated(browse_tasks)(rest, spec)
+
+
 def _table(name: str) -> Callable[[str, str], list[Task]]:
     return lambda rest, spec: _table_tasks(name, rest, spec)
 
@@ -159,6 +181,40 @@ TASK_SETS: dict[str, TaskSet] = {
             "BIG-Bench Mistake (one TASK.jsonl or the folder of five): traces with the "
             "labelled first mistake, for --graph backtrack",
             _from_path(bbmistake_tasks, "bbmistake"),
+        ),
+        TaskSet(
+            "math",
+            "math:PATH[:MAP]",
+            "MATH-style LaTeX answers (e.g. ../shared/data/math): the reference is the "
+            "solution's last \\boxed{}; graded by math-verify",
+            _mapped(math_tasks, "math"),
+        ),
+        TaskSet(
+            "choice",
+            "choice:PATH[:MAP]",
+            "multiple choice (AQuA, CommonsenseQA, MMLU, ARC layouts): choices listed A, B, "
+            "...; the answer's letter grades",
+            _mapped(choice_tasks, "choice"),
+        ),
+        TaskSet(
+            "qa",
+            "qa:PATH[:MAP]",
+            "short-answer QA (SQuAD, TriviaQA, HotpotQA layouts): SQuAD exact match over "
+            "aliases, token F1 as the score",
+            _mapped(qa_tasks, "qa"),
+        ),
+        TaskSet(
+            "mbpp",
+            "mbpp:PATH[:MAP]",
+            "MBPP-style code: a description and test_list asserts, graded in the sandbox",
+            _mapped(mbpp_tasks, "mbpp"),
+        ),
+        TaskSet(
+            "browse",
+            "browse[:KNOB=V,...]",
+            "questions on invented facts only a local site (wiki.invalid) holds; knobs n, "
+            "seed; for --tools browse",
+            _browse,
         ),
         TaskSet(
             "mistakes",

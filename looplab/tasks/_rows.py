@@ -32,11 +32,15 @@ def is_dataset_folder(path: Path) -> bool:
 
 def split_suffix(path: str | Path) -> tuple[Path, str | None]:
     """``FOLDER#SPLIT`` as (folder, split) when FOLDER is a saved datasets folder;
-    any other path as it is (a ``#`` may be part of a file name)."""
+    a plain folder holding ``test.jsonl`` (a release's layout) as that file; any other
+    path as it is (a ``#`` may be part of a file name)."""
     head, sep, split = str(path).rpartition("#")
     if sep and split and is_dataset_folder(Path(head)):
         return Path(head), split
-    return Path(path), None
+    path = Path(path)
+    if path.is_dir() and not is_dataset_folder(path) and (path / "test.jsonl").is_file():
+        return path / "test.jsonl", None
+    return path, None
 
 
 def read_rows(path: str | Path, *, split: str | None = None, via_datasets: bool = False) -> Rows:

@@ -22,6 +22,11 @@ _LAZY = {
     "html_to_text": "_html",
     "Calculator": "_calculator",
     "PythonTool": "_python",
+    "CORPUS_FILE": "_site",
+    "SITE_HOST": "_site",
+    "corpus_pages": "_site",
+    "serve_corpus": "_site",
+    "WorkerPool": "_worker",
 }
 """The tools themselves load on first use (sympy, httpx and the sandbox are not free)."""
 
@@ -53,6 +58,11 @@ __all__ = [
     "embedded_ipv4",
     "system_resolver",
     "html_to_text",
+    "CORPUS_FILE",
+    "SITE_HOST",
+    "corpus_pages",
+    "serve_corpus",
+    "WorkerPool",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

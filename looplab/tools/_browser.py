@@ -22,7 +22,10 @@ fetched from this machine, so every hop is checked before it is requested:
   (a page of deeply nested tags takes tens of seconds a megabyte to parse).
 
 ``allow`` names addresses a user reaches on purpose (a test server on
-127.0.0.1, an intranet): IPs or networks, optionally with a port.
+127.0.0.1, an intranet): IPs or networks, optionally with a port. ``sites`` maps a
+host name to a local site's ``IP:PORT`` (given when first needed): a URL on that
+host connects there, and that one address joins the allow-list -- the offline
+corpus of the ``browse`` task family is ``wiki.invalid``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import ipaddress
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,7 +184,29 @@ class Browser(TextTool):
 
     name = "browse"
     description = "Fetch a web page. Write one http(s) URL; you get its title and main text back."
+    # Worked examples in the shape of the browse task family's questions (their pages are
+    # not in its corpus): the embedded model copies examples, and wrote no browse call at
+    # all on those questions when its only example was example.com.
     examples = (
+        ToolExample(
+            "In what year was the painter Tamsin Orrel born?\n"
+            "The page http://wiki.invalid/wiki/Tamsin_Orrel has the answer.",
+            "http://wiki.invalid/wiki/Tamsin_Orrel",
+            "Title: Tamsin Orrel\nURL: http://wiki.invalid/wiki/Tamsin_Orrel\n\nTamsin Orrel\n\n"
+            "Tamsin Orrel was a painter born in 1812 in the town of Brask.",
+            "The page says Tamsin Orrel was born in 1812.",
+            "1812",
+        ),
+        ToolExample(
+            "Which town does the Lindqvar River pass?\n"
+            "The page http://wiki.invalid/wiki/Lindqvar_River has the answer.",
+            "http://wiki.invalid/wiki/Lindqvar_River",
+            "Title: Lindqvar River\nURL: http://wiki.invalid/wiki/Lindqvar_River\n\n"
+            "Lindqvar River\n\nThe Lindqvar River is 310 kilometres long. It passes the "
+            "town of Oskemet.",
+            "The page says the Lindqvar River passes the town of Oskemet.",
+            "Oskemet",
+        ),
         ToolExample(
             "What is on https://example.com ?",
             "https://example.com",
@@ -203,11 +228,13 @@ class Browser(TextTool):
         total_timeout_s: float = 20.0,
         resolver: Resolver | None = None,
         user_agent: str = "looplab-browser/0.1",
+        sites: Mapping[str, Callable[[], str]] | None = None,
     ) -> None:
         try:
             self.allow = tuple(_Allowed.parse(entry) for entry in allow)
         except ValueError as exc:
             raise ToolError(f"bad allow-list entry: {exc}") from exc
+        self.sites = dict(sites or {})
         self.max_chars = max_chars
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
@@ -250,6 +277,8 @@ class Browser(TextTool):
         if not host:
             raise ToolError(f"the URL has no host: {url[:100]!r}")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        if host in self.sites:
+            return self._site_target(parsed, host)
         addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolve(host, port)]
         if not addresses:
             raise ToolError(f"cannot resolve host {host!r}")
@@ -261,9 +290,20 @@ class Browser(TextTool):
                 raise ToolError(f"refused: {host} is {reason}; only public addresses are fetched")
         return _Target(url=parsed, host=host, port=port, ip=addresses[0])
 
+    def _site_target(self, parsed: httpx.URL, host: str) -> _Target:
+        """A URL on a mapped site: connect to the site's address, itself on the allow-list."""
+        address = _Allowed.parse(self.sites[host]())
+        self.allow = tuple(dict.fromkeys((*self.allow, address)))
+        ip, port = address.network.network_address, address.port
+        if port is None or not any(rule.admits(ip, port) for rule in self.allow):
+            raise ToolError(f"refused: the site {host} has no address on the allow-list")
+        return _Target(url=parsed, host=host, port=port, ip=ip, connect_port=port)
+
     def _fetch(self, url: str, target: _Target, deadline: float) -> str | _Redirect:
         pinned = target.url.copy_with(host=str(target.ip))
-        host_header = target.host if target.url.port is None else f"{target.host}:{target.port}"
+        if target.connect_port is not None:
+            pinned = pinned.copy_with(port=target.connect_port)
+        host_header = target.host if target.url.port is None else f"{target.host}:{target.url.port}"
         extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
         request = self._client.build_request(
             "GET", pinned, headers={"host": host_header}, extensions=extensions
@@ -359,6 +399,8 @@ class _Target:
     host: str
     port: int
     ip: _IPAddress
+    connect_port: int | None = None
+    """A mapped site's port, where the connection goes instead of the URL's."""
 
 
 @dataclass(frozen=True)

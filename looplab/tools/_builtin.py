@@ -26,8 +26,10 @@ def _python() -> Tool:
 
 def _browser() -> Tool:
     from looplab.tools._browser import Browser
+    from looplab.tools._site import SITE_HOST, serve_corpus
 
-    return Browser()
+    # the invented corpus of the browse task family: served locally once a URL needs it
+    return Browser(sites={SITE_HOST: serve_corpus})
 
 
 BUILTIN_TOOLS: dict[str, Callable[[], Tool]] = {
