@@ -17,7 +17,8 @@ def main(question: str) -> None:
     model = load_model("local")
     generator = Generator(model, [Calculator()], options=CompletionOptions(max_tokens=150))
     setup = LoopSetup(generator=generator, critic=Critic(model), max_iters=2)
-    trajectory = run_loop(critic_loop(setup), TaskView(id="q", prompt=question, family="math"))
+    task = TaskView(id="q", prompt=question, family="arithmetic")
+    trajectory = run_loop(critic_loop(setup), task)
     for attempt in trajectory.attempts:
         calls = ", ".join(
             f"{c.tool}({c.input}) = {c.output or c.error}" for c in attempt.tool_calls

@@ -18,7 +18,8 @@ def main(question: str) -> None:
     generator = Generator(model, options=CompletionOptions(max_tokens=120))  # no tools: it may err
     critic = Critic(model, tools=[Calculator()])
     setup = LoopSetup(generator=generator, critic=critic, max_iters=2)
-    trajectory = run_loop(tool_critic(setup), TaskView(id="q", prompt=question, family="math"))
+    task = TaskView(id="q", prompt=question, family="arithmetic")
+    trajectory = run_loop(tool_critic(setup), task)
     for attempt, critique in zip(trajectory.attempts, trajectory.critiques, strict=False):
         checks = ", ".join(
             f"{c.input[:40]!r} -> {(c.output or c.error or '')[:40]!r}" for c in critique.tool_calls

@@ -68,7 +68,7 @@ def main() -> None:
         )
         critic = Critic(OpenAIModel(args.critic_name, base_url=url))
         setup = LoopSetup(generator=generator, critic=critic, max_iters=2)
-        task = TaskView(id="q", prompt="What is 46 times 7?", family="math")
+        task = TaskView(id="q", prompt="What is 46 times 7?", family="arithmetic")
         trajectory = run_loop(critic_loop(setup), task)
         print(f"generator: {trajectory.models['generator']}")
         print(f"critic:    {trajectory.models.get('critic')}")

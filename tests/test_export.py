@@ -24,7 +24,7 @@ datasets = pytest.importorskip("datasets", reason="the [test] extra installs dat
 inspect_log = pytest.importorskip("inspect_ai.log", reason="the [test] extra installs inspect_ai")
 
 TASKS = [
-    {"id": f"t{i}", "prompt": f"What is {i} + {i}?", "family": "math", "answer": str(2 * i)}
+    {"id": f"t{i}", "prompt": f"What is {i} + {i}?", "family": "arithmetic", "answer": str(2 * i)}
     for i in range(1, 7)
 ]
 

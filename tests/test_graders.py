@@ -29,7 +29,7 @@ from looplab.tasks import (
     token_f1,
 )
 
-FIXTURES = Path(__file__).parent / "data" / "benchmarks"
+FIXTURES = Path(__file__).parent / "fixtures" / "benchmarks"
 
 
 def _math(ref: str) -> Task:

@@ -23,7 +23,7 @@ from looplab.tools import Calculator
 
 pytestmark = pytest.mark.slow
 
-MATH = Task(id="m1", prompt="What is 46 times 7?", family="math", answer="322")
+MATH = Task(id="m1", prompt="What is 46 times 7?", family="arithmetic", answer="322")
 
 
 def assert_well_formed(trajectory: Trajectory, *, max_attempts: int) -> None:

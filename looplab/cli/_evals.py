@@ -312,12 +312,20 @@ app.add_typer(tasks_app, name="tasks")
 @tasks_app.command("list")
 @cli_command
 def tasks_list() -> None:
-    """List the task sets."""
+    """List the task sets and the answer kinds (task families) that grade them."""
+    from looplab.answers import ANSWER_KINDS
     from looplab.report import Table, print_blocks
     from looplab.tasks import TASK_SETS
 
     rows = [[s.form, s.about] for s in TASK_SETS.values()]
-    print_blocks([Table("task sets", ["spec", "what"], rows)], out)
+    kinds = [[k.name, k.grading, k.about] for k in ANSWER_KINDS.values()]
+    print_blocks(
+        [
+            Table("task sets", ["spec", "what"], rows),
+            Table("answer kinds (a task's family)", ["family", "grading", "what"], kinds),
+        ],
+        out,
+    )
 
 
 @tasks_app.command("show")

@@ -36,8 +36,12 @@ def run(
     tool_syntax: o.ToolSyntax = o.DEFAULTS.tool_syntax,
     sandbox: o.Sandbox = o.DEFAULTS.sandbox,
     family: Annotated[
-        str, typer.Option(help="Answer convention: math-like ('Answer: X') or code.")
-    ] = "math",
+        str,
+        typer.Option(
+            help="The answer convention, a task family: custom ('Answer: X'), math "
+            "(\\boxed{}), choice, qa, code, ... (looplab tasks list)."
+        ),
+    ] = "custom",
     tests: Annotated[
         str | None, typer.Option(help="test_repair: a file of visible tests, check(candidate).")
     ] = None,
@@ -64,6 +68,10 @@ def run(
         if not Path(tests).is_file():
             raise ConfigError(f"no tests file {tests}")
         visible = Path(tests).read_text(encoding="utf-8")
+    from looplab.answers import ANSWER_KINDS
+
+    if family not in ANSWER_KINDS:
+        raise ConfigError(f"unknown family {family!r}: use one of {', '.join(ANSWER_KINDS)}")
     options = validated(LoopConfig, **values)
     name, factory, setup = build_setup(options)
     task = TaskView(

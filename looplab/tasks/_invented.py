@@ -125,14 +125,15 @@ def make_corpus(entities: int = 60, seed: int = 1) -> list[dict[str, Any]]:
 
 def browse_tasks(n: int = 20, seed: int = 0) -> list[Task]:
     """``n`` questions drawn (seeded) from the corpus, one per page, each naming the page
-    that answers it: reading it is the only way to the answer."""
+    that answers it: reading it is the only way to the answer. The first ``n`` of one
+    seeded order, so a smaller ``n`` is a prefix of a larger one."""
     pages = list(corpus_pages())
     if not 1 <= n <= len(pages):
         raise ValueError(f"n must be 1 to {len(pages)}, the corpus's pages")
-    rng = random.Random(f"browse:{seed}")
+    random.Random(f"browse:{seed}").shuffle(pages)
     tasks = []
-    for page in rng.sample(pages, n):
-        question = rng.choice(page["questions"])
+    for page in pages[:n]:  # a prefix of one seeded order: n=5 is the first 5 of n=20
+        question = random.Random(f"browse:{seed}:{page['path']}").choice(page["questions"])
         url = f"http://{SITE_HOST}{page['path']}"
         tasks.append(
             Task(
