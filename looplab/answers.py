@@ -72,15 +72,20 @@ def boxed_contents(text: str) -> str | None:
     '\\\\frac{\\\\sqrt{3}}{2}'
     """
     starts = [m.end() for m in _BOX.finditer(text)]
+    if not starts:
+        return None
+    # one pass pairs every brace (a model may write thousands of unclosed boxes)
+    closing: dict[int, int] = {}
+    opened: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}" and opened:
+            closing[opened.pop()] = i
     for start in reversed(starts):
-        depth = 1
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:i].strip()
+        end = closing.get(start - 1)
+        if end is not None:
+            return text[start:end].strip()
     return None
 
 

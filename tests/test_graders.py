@@ -295,3 +295,56 @@ def test_benchmark_kinds_load_from_parquet_and_hf_with_a_mapping(tmp_path: Path)
 def test_a_mapping_to_no_field_is_refused() -> None:
     with pytest.raises(EvalError, match="'bogus' is not a field: map any of"):
         load_tasks(f"choice:{FIXTURES / 'mmlu.jsonl'}:bogus=question")
+
+
+def test_hostile_math_answers_are_bounded_and_refused() -> None:
+    from looplab.answers import boxed_contents
+
+    assert boxed_contents("\\boxed{" * 100_000) is None  # one pass, not one scan per box
+    assert boxed_contents("\\boxed{" * 1000 + "7}") == "7"
+    grader = Grader()
+    assert not grader.grade(_math("3"), "3" * 5000).correct  # too long to parse: not parsed
+    assert latex_equal("3", "3" * 5000) is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "count"),
+    [
+        (f"choice:{FIXTURES / 'aqua.jsonl'}", 2),
+        (f"qa:{FIXTURES / 'squad.jsonl'}", 2),
+        (f"mbpp:{FIXTURES / 'mbpp.jsonl'}", 3),
+        ("browse:n=5", 5),
+    ],
+)
+def test_tasks_check_grades_each_kinds_references(spec: str, count: int) -> None:
+    from typer.testing import CliRunner
+
+    from looplab.cli import app
+
+    done = CliRunner().invoke(app, ["tasks", "check", spec])
+    assert done.exit_code == 0, done.output
+    assert f"{count} of {count} passed" in done.output
+
+
+def test_tasks_list_names_every_task_set_and_answer_kind() -> None:
+    from typer.testing import CliRunner
+
+    from looplab.cli import app
+
+    text = CliRunner().invoke(app, ["tasks", "list"]).output
+    for form in ("math:PATH[:MAP]", "choice:PATH[:MAP]", "qa:PATH[:MAP]", "mbpp:PATH[:MAP]"):
+        assert form in text
+    assert all(name in text for name in ANSWER_KINDS)
+
+
+def test_a_bad_benchmark_file_is_one_line_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"question": "?", "choices": ["a", "b"], "answer": 7}) + "\n")
+    with pytest.raises(EvalError, match=r"c.jsonl:1: answer 7 is not one of the 2 choices"):
+        load_tasks(f"choice:{path}")
+    path.write_text(json.dumps({"text": "f", "test_list": ["print(1)"]}) + "\n")
+    with pytest.raises(EvalError, match="cannot tell the function's name"):
+        load_tasks(f"mbpp:{path}")
+    path.write_text(json.dumps({"question": "?", "answers": {"text": []}}) + "\n")
+    with pytest.raises(EvalError, match="no reference answer"):
+        load_tasks(f"qa:{path}")

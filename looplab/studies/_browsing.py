@@ -24,7 +24,8 @@ from looplab.metrics import (
 from looplab.records import TaskResult
 from looplab.report import Table, pct
 from looplab.runs import EvalConfig
-from looplab.studies._budget import _p_is, _signed, _tokens, arm_tokens
+from looplab.studies._budget import arm_tokens
+from looplab.studies._format import p_is, signed, tokens
 from looplab.studies._types import Study, StudyOptions
 
 __all__ = ["BROWSING", "browse_counts"]
@@ -102,14 +103,14 @@ def _summary(arms: dict[str, list[TaskResult]], o: StudyOptions) -> list[Table]:
             f"{pages}/{calls}" if calls else "—",
             _split_accuracy(results, True) if arm != "closed-book" else "—",
             _split_accuracy(results, False) if arm != "closed-book" else "—",
-            _tokens(arm_tokens(results)[0]), str(m.errors),
+            tokens(arm_tokens(results)[0]), str(m.errors),
         ])  # fmt: skip
     closed, browser = arms["closed-book"], arms["browser"]
     c = compare_results(closed, browser)
     changed = _changed(closed, browser)
     paired = [[
         f"{c.pairs} tasks", f"{c.accuracy_a:.1%} → {c.accuracy_b:.1%}",
-        f"{_signed(c.difference)}, p {_p_is(c.p_value)}",
+        f"{signed(c.difference)}, p {p_is(c.p_value)}",
         f"{changed}/{c.pairs}", str(c.only_b), str(c.only_a),
     ]]  # fmt: skip
     return [

@@ -38,6 +38,10 @@ from looplab.metrics import (
 from looplab.records import TaskResult
 from looplab.report import Table, pct, save_figure
 from looplab.runs import EvalConfig
+from looplab.studies._format import p_is as _p_is
+from looplab.studies._format import p_value as _p
+from looplab.studies._format import signed as _signed
+from looplab.studies._format import tokens as _tokens
 from looplab.studies._types import Study, StudyOptions
 
 __all__ = [
@@ -235,23 +239,6 @@ def _interval_names(comparisons) -> str:
     return ", ".join(sorted({interval_name(c.difference) for c in comparisons})) or "none"
 
 
-def _interval(e: Estimate, spec: str) -> str:
-    """``e`` formatted by ``spec``, its CI in brackets when it has one."""
-    if e.value is None:
-        return "n/a"
-    if e.low is None or e.high is None:
-        return format(e.value, spec)
-    return f"{e.value:{spec}} [{e.low:{spec}}, {e.high:{spec}}]"
-
-
-def _tokens(e: Estimate) -> str:
-    return _interval(e, ",.0f")
-
-
-def _signed(e: Estimate) -> str:
-    return _interval(e, "+.1%")
-
-
 def _plot_setup():
     import matplotlib
 
@@ -416,16 +403,6 @@ def first_verdicts(results: list[TaskResult]) -> tuple[int, int, int] | None:
 def _verdicts(results: list[TaskResult]) -> str:
     found = first_verdicts(results)
     return "n/a (ground truth)" if found is None else " / ".join(map(str, found))
-
-
-def _p(p: float) -> str:
-    """A p-value to three decimals; below 0.001 said so, never printed as 0.000."""
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _p_is(p: float) -> str:
-    """``= 0.012`` or ``< 0.001``: a p-value after its name."""
-    return _p(p) if p < 0.001 else f"= {_p(p)}"
 
 
 def _change(results: list[TaskResult]) -> str:

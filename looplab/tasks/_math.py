@@ -28,6 +28,8 @@ __all__ = ["latex_equal", "latex_equal_many", "math_reference", "math_tasks", "s
 
 _POOL = WorkerPool("looplab.tasks._math_worker")
 _SECONDS_PER_PAIR = 12.0  # the worker's own limits are 5 s to parse each side and 5 s to compare
+MAX_ANSWER_CHARS = 1000
+"""A longer answer is not parsed (None): no final answer in MATH is near this long."""
 
 # A number-like head (digits, fractions, roots, signs) then a unit: \text{..}, \mbox{..},
 # \mathrm{..} or a plain word of two or more letters, maybe squared or cubed.
@@ -78,12 +80,16 @@ def latex_equal_many(pairs: Sequence[tuple[str, str]]) -> list[bool | None]:
     parse one side or took too long. A request past its deadline counts as all None."""
     if not pairs:
         return []
+    asked = [i for i, (_, answer) in enumerate(pairs) if len(answer) <= MAX_ANSWER_CHARS]
     reply = _POOL.ask(
-        {"pairs": [list(p) for p in pairs]}, timeout=10.0 + _SECONDS_PER_PAIR * len(pairs)
+        {"pairs": [list(pairs[i]) for i in asked]},
+        timeout=10.0 + _SECONDS_PER_PAIR * len(asked),
     )
     if reply is None:
         return [None] * len(pairs)
-    results = reply["equal"]
+    results: list[bool | None] = [None] * len(pairs)
+    for i, ok in zip(asked, reply["equal"], strict=True):
+        results[i] = ok
     return [
         False if ok and _units_clash(ref, answer) else ok
         for (ref, answer), ok in zip(pairs, results, strict=True)
