@@ -256,10 +256,16 @@ class Critique(BaseModel):
 
     iteration: int
     """The iteration of the attempt judged."""
-    source: Literal["model", "tests", "tool", "oracle", "control"] = "model"
+    source: Literal[
+        "model", "tests", "tool", "oracle", "control", "self-tests", "verification", "reflection"
+    ] = "model"
     """Who judged. ``tests``: the task's visible tests; ``tool``: a tool that checks the
     answer's own steps (the calculator); ``oracle`` means ground truth was shown to the
-    loop; ``control`` is a random judgement (the baseline of a mistake-finding study)."""
+    loop; ``control`` is a random judgement (the baseline of a mistake-finding study);
+    ``self-tests``: tests the model wrote for its own code (Reflexion's and CodeT's
+    internal feedback). Two carry no verdict, only text the next attempt reads:
+    ``verification`` (Chain-of-Verification's questions and their independent answers)
+    and ``reflection`` (Reflexion's note after a failed trial)."""
     verdict: Verdict | None
     """None when the critic's output could not be parsed (recorded, never guessed)."""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)

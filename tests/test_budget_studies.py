@@ -40,7 +40,7 @@ def test_compute_study_arms_tables_and_token_accounting(tmp_path, server):
     assert arms == sorted([
         "single", "self_consistency@2", "self_consistency@4", "best_of_n@2", "best_of_n@4",
         "self_refine@2", "self_refine@4", "tool_critic@2", "tool_critic@4", "debate@6",
-        "tree_search@2", "tree_search@4",
+        "tree_search@2", "tree_search@4", "reflexion@2", "reflexion@4", "chain_of_verification",
     ])  # fmt: skip
     for arm in arms:
         results = read_results(root / arm)
@@ -118,8 +118,12 @@ def test_feedback_study_on_code_uses_the_visible_tests(tmp_path, server):
     critic = "openai:other@http://127.0.0.1:9/v1"
     options = StudyOptions(model=server, limit=2, tasks="code", critic_model=critic)
     arms = STUDIES["feedback"].arms(options)
-    assert list(arms) == ["intrinsic", "critic-model", "visible-tests", "oracle"]
+    assert list(arms) == ["intrinsic", "critic-model", "visible-tests", "self-tests", "oracle"]
     assert arms["visible-tests"].graph == "test_repair"
+    assert arms["self-tests"].graph == "self_tests"
+    asked = StudyOptions(model=server, limit=2, arms=("+reflexion",))
+    assert STUDIES["feedback"].arms(asked)["reflexion"].graph == "reflexion"
+    assert "self-tests" not in STUDIES["feedback"].arms(asked)  # code only
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

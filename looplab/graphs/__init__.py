@@ -3,8 +3,8 @@
 Build a loop from a ``LoopSetup`` (generator, critic, sandbox, caps) with a
 prebuilt factory -- ``self_refine``, ``critic_loop``, ``tool_critic``,
 ``test_repair``, ``calc_check``, ``best_of_n``, ``backtrack``, ``self_consistency``,
-``debate``,
-``tree_search`` -- or wire your own ``StateGraph(LoopState)``
+``debate``, ``tree_search``, ``chain_of_verification``, ``reflexion``,
+``self_tests`` -- or wire your own ``StateGraph(LoopState)``
 from the node factories; run it on a task with ``run_loop``.
 
 Names are imported on first use (PEP 562): the CLI reads ``GRAPH_CATALOG`` for its
@@ -46,6 +46,13 @@ _EXPORTS = {
     "Oracle": "_policies",
     "TokenBudget": "_policies",
     "loop_usage": "_policies",
+    "SELF_TESTS": "_methods",
+    "VERIFICATION_QUESTIONS": "_methods",
+    "chain_of_verification": "_methods",
+    "planned_questions": "_methods",
+    "reflexion": "_methods",
+    "self_tests": "_methods",
+    "written_tests": "_methods",
     "best_of_n": "_prebuilt",
     "calc_check": "_prebuilt",
     "critic_loop": "_prebuilt",

@@ -20,5 +20,8 @@ GRAPH_CATALOG: dict[str, str] = {
     "self_consistency": "_voting",
     "debate": "_voting",
     "tree_search": "_search",
+    "chain_of_verification": "_methods",
+    "reflexion": "_methods",
+    "self_tests": "_methods",
 }
 """Prebuilt graph name -> the module of ``looplab.graphs`` that defines its factory."""

@@ -109,14 +109,17 @@ class NoVisibleTests:
 
 @dataclass(frozen=True)
 class NothingChecked:
-    """Stop when a checking tool found nothing in the answer to check (no verdict)."""
+    """Stop when a checking tool found nothing in the answer to check, or the model wrote no
+    usable test of its own (no verdict)."""
 
     uses_oracle: bool = False
 
     def reason(self, state: LoopState, oracle: OracleCheck | None) -> str | None:
         critiques = state.get("critiques", [])
         last = critiques[-1] if critiques else None
-        unchecked = last is not None and last.source == "tool" and last.verdict is None
+        unchecked = (
+            last is not None and last.source in ("tool", "self-tests") and last.verdict is None
+        )
         return "nothing_checked" if unchecked else None
 
 

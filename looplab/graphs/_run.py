@@ -42,7 +42,7 @@ GRAPHS: dict[str, GraphFactory] = {
 }
 """The prebuilt graphs by name."""
 
-SANDBOX_GRAPHS = frozenset({"test_repair", "repair_pool"})
+SANDBOX_GRAPHS = frozenset({"test_repair", "repair_pool", "self_tests"})
 """Prebuilt graphs that run visible tests in a sandbox."""
 
 

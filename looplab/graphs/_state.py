@@ -42,6 +42,8 @@ class LoopState(TypedDict, total=False):
     """best-of-n, a vote, a search: the index of the chosen attempt."""
     vote: Vote | None
     """self_consistency, debate: the vote that chose it."""
+    own_tests: str | None
+    """self_tests: the tests the model wrote for its code (``check(candidate)``), once."""
 
 
 OracleCheck = Callable[[str | None], bool]

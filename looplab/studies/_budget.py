@@ -1,6 +1,7 @@
 """Two studies of equal cost and of where feedback comes from.
 
-- ``compute``: repair, voting, best-of-n, debate and search on one token axis (Huang et
+- ``compute``: repair, voting, best-of-n, debate, search, Reflexion and
+  Chain-of-Verification (and, for code, self-generated tests) on one token axis (Huang et
   al. 2023: self-correction against self-consistency at equal responses; Olausson et
   al. 2024: compare at equal tokens). Each method runs at several compute levels;
   accuracy is plotted against the mean tokens per task it really spent (every role:
@@ -11,7 +12,9 @@
   the model's own critique (intrinsic), a separate critic model, a model critic that
   verifies with the calculator (CRITIC, Gou et al. 2024), the calculator itself
   recomputing the answer's steps (feedback from a tool, no judge), the task's visible
-  tests (code), and ground truth (oracle, an upper bound, marked). Repair and damage
+  tests (code), the model's own tests (code), Reflexion's memory of reflections on the
+  critic's verdicts (asked for by name), and ground truth (oracle, an upper bound,
+  marked). Repair and damage
   rates, the checker's recall of wrong answers, final accuracy, and each source paired
   against intrinsic.
 """
@@ -77,7 +80,10 @@ def _common(o: StudyOptions) -> dict:
 
 def _compute_arms(o: StudyOptions) -> dict[str, EvalConfig]:
     common, t = _common(o), o.temperature
+    code = _is_code(common["tasks"])
     arms = {"single": EvalConfig(**common, graph="self_consistency", max_iters=1)}
+    if not code:  # a draft and its revision, whatever the level: CoVe's cost is its own
+        arms["chain_of_verification"] = EvalConfig(**common, graph="chain_of_verification")
     debates: set[int] = set()
     for k in sorted(set(o.budgets)):
         arms[f"self_consistency@{k}"] = EvalConfig(
@@ -92,6 +98,9 @@ def _compute_arms(o: StudyOptions) -> dict[str, EvalConfig]:
             arms[f"debate@{_DEBATE_AGENTS * rounds}"] = EvalConfig(
                 **common, graph="debate", width=_DEBATE_AGENTS, max_iters=rounds, temperature=t
             )
+        arms[f"reflexion@{k}"] = EvalConfig(**common, graph="reflexion", max_iters=k)
+        if code:
+            arms[f"self_tests@{k}"] = EvalConfig(**common, graph="self_tests", max_iters=k)
         arms[f"tree_search@{k}"] = EvalConfig(
             **common, graph="tree_search", max_iters=k, width=2, temperature=t
         )
@@ -302,7 +311,7 @@ def _compute_plot(arms: dict[str, list[TaskResult]], o: StudyOptions, root: Path
 
 
 def _is_code(spec: str) -> bool:
-    return spec.split(":", 1)[0] in ("code", "humaneval")
+    return spec.split(":", 1)[0] in ("code", "humaneval", "mbpp")
 
 
 FEEDBACK_ARMS: dict[str, str] = {
@@ -312,15 +321,24 @@ FEEDBACK_ARMS: dict[str, str] = {
     "critic-calculator": "critic + calculator",
     "calculator-checks": "calculator checks",
     "calculator-edit": "calculator edit, continued",
+    "reflexion": "Reflexion (critic + memory)",
+    "self-tests": "own tests",
     "oracle": "ORACLE (upper bound)",
 }
 """The feedback study's arms: folder name (a plain slug) -> the name its tables show.
 The shown names were the folder names before 0.2; a study folder made then still opens."""
-DEFAULT_FEEDBACK_ARMS = tuple(arm for arm in FEEDBACK_ARMS if arm != "critic-calculator")
+DEFAULT_FEEDBACK_ARMS = tuple(
+    arm for arm in FEEDBACK_ARMS if arm not in ("critic-calculator", "reflexion")
+)
 """The arms run unless --arms says otherwise (those that apply to the task set). The tool
-critic, at ~4x the tokens of the others, is asked for by name: ``--arms +critic-calculator``."""
+critic, at ~4x the tokens of the others, and Reflexion (a reflection call per failed
+trial) are asked for by name: ``--arms +critic-calculator,+reflexion``."""
 FEEDBACK_ATTEMPTS = 2
 """The feedback study's attempts per task unless --max-iters says: the first and one repair."""
+
+
+_CHECKERS = ("model", "tool", "tests", "self-tests")
+"""Critique sources that judge an answer (not the oracle; not a reflection or CoVe's checks)."""
 
 
 def feedback_arm_names(o: StudyOptions) -> tuple[str, ...]:
@@ -355,6 +373,10 @@ def _feedback_arms(o: StudyOptions) -> dict[str, EvalConfig]:
         # the same checker, its correction applied in place and the answer continued
         # from there: feedback a model too small to use words can still act on
         "calculator-edit": None if code else dict(graph="calc_check", repair_mode="continue"),
+        # the same critic's verdict, but a verbal reflection kept in memory and a fresh
+        # trial, not a repair that reads the critique (Shinn et al. 2023)
+        "reflexion": dict(graph="reflexion"),
+        "self-tests": dict(graph="self_tests") if code else None,
         "oracle": dict(graph="critic_loop", feedback="oracle"),
     }
     names = feedback_arm_names(o)
@@ -394,7 +416,7 @@ def first_verdicts(results: list[TaskResult]) -> tuple[int, int, int] | None:
     judged = False
     for r in _in_task_order(results):
         for c in r.trajectory.critiques:
-            if c.iteration == 0 and c.source in ("model", "tool", "tests"):
+            if c.iteration == 0 and c.source in _CHECKERS:
                 judged = True
                 counts[{"correct": 0, "incorrect": 1}.get(c.verdict or "", 2)] += 1
     return (counts[0], counts[1], counts[2]) if judged else None
@@ -487,16 +509,12 @@ def flag_recall(results: list[TaskResult]) -> Estimate | None:
     when only ground truth judged (the oracle)."""
     flagged, judged = [], []
     for r in _in_task_order(results):
-        verdicts = {
-            c.iteration: c.verdict
-            for c in r.trajectory.critiques
-            if c.source in ("model", "tool", "tests")
-        }
+        verdicts = {c.iteration: c.verdict for c in r.trajectory.critiques if c.source in _CHECKERS}
         wrong = [i for i, right in enumerate(r.grades) if not right and i in verdicts]
         flagged.append(float(sum(verdicts[i] == "incorrect" for i in wrong)))
         judged.append(float(len(wrong)))
     if not any(judged) and not any(
-        c.source in ("model", "tool", "tests")
+        c.source in _CHECKERS
         for r in results
         if r.trajectory is not None
         for c in r.trajectory.critiques
@@ -543,7 +561,7 @@ COMPUTE = Study(
     "compute",
     "Huang et al. 2023 (self-correction vs self-consistency); Olausson et al. 2024 (equal tokens)",
     "one task set; single sample, self-consistency, best-of-n, self-refine, tool critic, "
-    "debate and tree search at several compute levels; accuracy against tokens",
+    "debate, tree search, Reflexion and CoVe at several compute levels; accuracy against tokens",
     default_limit=10,
     arms=_compute_arms,
     summarize=_compute_summary,
