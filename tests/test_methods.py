@@ -212,3 +212,33 @@ def test_each_method_runs_on_the_embedded_model(embedded_model) -> None:
     first = trajectory.critiques[0]
     assert first.source == "self-tests" and first.usage.calls == 1
     assert ("the tests:" in first.raw) or ("no usable test" in first.raw)
+
+
+def test_training_exports_never_rebuild_a_conversation_these_methods_did_not_have(tmp_path):
+    from looplab.exports import load_source, training_records
+    from looplab.records import Attempt, Critique, TaskResult, Trajectory
+    from looplab.runs import RunStore
+
+    tasks = tmp_path / "tasks.jsonl"
+    rows = [{"id": t, "prompt": "Ann has 23 apples and buys 9 more.", "family": "arithmetic",
+             "answer": "32"} for t in ("a", "b")]  # fmt: skip
+    tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    store = RunStore(tmp_path / "run")
+    store.create({"tasks": f"jsonl:{tasks}", "graph": "reflexion", "model": "gen"}, 2)
+    for task_id, second in (("a", "reflection"), ("b", "model")):
+        attempts = [
+            Attempt(iteration=0, text="Answer: 33", answer="33"),
+            Attempt(iteration=1, kind="repair", text="Answer: 32", answer="32"),
+        ]
+        said = None if second == "reflection" else "incorrect"
+        critiques = [
+            Critique(iteration=0, verdict="incorrect", feedback="no"),
+            Critique(iteration=0, source=second, verdict=said, feedback="I added wrongly."),
+        ]
+        trajectory = Trajectory(task_id=task_id, graph="reflexion", attempts=attempts,
+                                critiques=critiques, stop_reason="critic_correct")  # fmt: skip
+        store.append(TaskResult(task_id=task_id, trajectory=trajectory, grades=[False, True]))
+    store.close()
+    repairs = training_records(load_source(tmp_path / "run"), "repairs").records
+    # the reflexion trial (task a) is left out; a repair that read a critique (b) stays
+    assert [r["provenance"]["task_id"] for r in repairs] == ["b"]

@@ -235,6 +235,10 @@ def _repairs(source: RunSource, results: list[TaskResult], options: ExportOption
                 continue
             shown = [c for c in trajectory.critiques if c.iteration == before.iteration]
             critique = shown[-1] if shown else None
+            if critique is not None and critique.source in ("reflection", "verification"):
+                # a Reflexion trial or a CoVe revision was asked otherwise (a memory, the
+                # checks), not with this conversation: no such pair was ever seen
+                continue
             feedback = critique.feedback if critique else ""
             yield {
                 "messages": [
