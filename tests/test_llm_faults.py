@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 
 from looplab.errors import (
@@ -126,3 +129,47 @@ def test_server_refusing_json_schema_is_asked_with_json_object_once():
     formats = [r["response_format"] for r in server.requests]
     assert formats[0]["type"] == "json_schema" and formats[0]["json_schema"]["schema"] == schema
     assert formats[1] == formats[2] == {"type": "json_object", "schema": schema}
+
+
+def test_concurrent_requests_all_fall_back_when_json_schema_is_refused():
+    """Requests in flight when the first refusal comes back were built with json_schema
+    too: each must be asked again as json_object, not fail (seen against llama-cpp-python's
+    server at concurrency 4: one critic call in two failed)."""
+    import time as clock
+    from concurrent.futures import ThreadPoolExecutor
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.helpers.fault_server import completion_body
+
+    class Refuses(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            if body.get("response_format", {}).get("type") == "json_schema":
+                clock.sleep(0.3)  # every thread's first request is in flight by now
+                code, answer = 500, {"error": {"message": "Input should be 'text' or "
+                                               "'json_object' (got json_schema)"}}  # fmt: skip
+            else:
+                code, answer = 200, completion_body('{"ok": true}')
+            data = json.dumps(answer).encode()
+            self.send_response(code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuses)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        chat = model(f"http://127.0.0.1:{httpd.server_port}/v1")
+        schema = {"title": "V", "type": "object", "properties": {"ok": {"type": "boolean"}}}
+        with ThreadPoolExecutor(4) as pool:
+            done = list(pool.map(lambda _: chat.complete(HELLO, CompletionOptions(
+                json_schema=schema)), range(4)))  # fmt: skip
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert [c.text for c in done] == ['{"ok": true}'] * 4

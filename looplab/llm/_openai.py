@@ -167,9 +167,10 @@ class OpenAIModel:
         with a ``schema``; such a server is asked again in that form, and the
         choice is kept for every later request.
         """
+        # Judged by this request's own format, not the shared choice: requests built
+        # before another thread's refusal came back still carry json_schema.
         rejected = (
-            "response_format" in request
-            and self._schema_format == "json_schema"
+            request.get("response_format", {}).get("type") == "json_schema"
             and exc.status_code in (400, 422, 500)
             and "json_schema" in str(exc.message)
         )
