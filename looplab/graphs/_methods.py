@@ -53,7 +53,7 @@ from looplab.graphs._state import LoopSetup, LoopState
 from looplab.llm import Message
 from looplab.prompts import render_prompt, task_request
 from looplab.records import Critique, TaskView, Usage
-from looplab.sandbox import acheck_program, check_program
+from looplab.sandbox import acheck_program, check_from_asserts, check_program
 from looplab.steps import Body, call
 
 __all__ = [
@@ -278,11 +278,6 @@ def written_tests(text: str, entry_point: str, most: int = SELF_TESTS) -> list[s
     return list(dict.fromkeys(found))[:most]
 
 
-def _check_source(asserts: list[str], entry_point: str) -> str:
-    body = [f"{entry_point} = candidate", *asserts]
-    return "def check(candidate):\n" + "".join(f"    {line}\n" for line in body)
-
-
 def self_tests(setup: LoopSetup) -> CompiledStateGraph:
     """Self-generated tests (Reflexion's internal tests; CodeT): code repaired on its own tests.
 
@@ -312,7 +307,7 @@ def self_tests(setup: LoopSetup) -> CompiledStateGraph:
             )
             usage, written = generation.usage, generation.text
             asserts = written_tests(generation.text, task.entry_point)
-            tests = _check_source(asserts, task.entry_point) if asserts else ""
+            tests = check_from_asserts(asserts, task.entry_point) if asserts else ""
             update["own_tests"] = tests
         verdict, feedback = None, ""
         if not tests:

@@ -18,6 +18,7 @@ from looplab.sandbox._factory import BACKENDS, available_backends, make_sandbox
 from looplab.sandbox._grading import (
     CheckResult,
     acheck_program,
+    check_from_asserts,
     check_program,
     context_from_prompt,
 )
@@ -51,6 +52,7 @@ __all__ = [
     # grading
     "CheckResult",
     "acheck_program",
+    "check_from_asserts",
     "check_program",
     "context_from_prompt",
 ]

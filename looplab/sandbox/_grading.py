@@ -20,7 +20,13 @@ from pathlib import Path
 
 from looplab.sandbox._types import ExecResult, Limits, Sandbox
 
-__all__ = ["CheckResult", "acheck_program", "check_program", "context_from_prompt"]
+__all__ = [
+    "CheckResult",
+    "acheck_program",
+    "check_from_asserts",
+    "check_program",
+    "context_from_prompt",
+]
 
 
 @dataclass(frozen=True)
@@ -118,3 +124,11 @@ async def acheck_program(
     files, stdin, nonce = _job(program, test, entry_point, context)
     result = await sandbox.arun(command=HARNESS_COMMAND, files=files, stdin=stdin, limits=limits)
     return _verdict(result, nonce)
+
+
+def check_from_asserts(asserts: list[str], entry_point: str, setup: str = "") -> str:
+    """``def check(candidate)`` from assert lines that call the function by its own name
+    (MBPP's tests, tests a model wrote): the name is bound to the candidate first, then
+    ``setup`` (imports the asserts need) runs, then the asserts."""
+    body = [f"{entry_point} = candidate", *setup.strip().splitlines(), *asserts]
+    return "def check(candidate):\n" + "".join(f"    {line}\n" for line in body if line.strip())

@@ -13,7 +13,6 @@ test) -- the facts are invented, so a right closed-book answer is a guess.
 from __future__ import annotations
 
 from looplab.metrics import (
-    Estimate,
     TaskIndex,
     bootstrap_sums,
     compare_results,
@@ -25,7 +24,7 @@ from looplab.records import TaskResult
 from looplab.report import Table, pct
 from looplab.runs import EvalConfig
 from looplab.studies._budget import arm_tokens
-from looplab.studies._format import p_is, signed, tokens
+from looplab.studies._format import interval, p_is, signed, tokens
 from looplab.studies._types import Study, StudyOptions
 
 __all__ = ["BROWSING", "browse_counts"]
@@ -73,13 +72,7 @@ def _f1(results: list[TaskResult]) -> str:
     values = [r.scores[r.trajectory.final_index] if r.trajectory else 0.0 for r in scored]
     found = bootstrap_sums({"f1": ratio(index.per_task(values), index.per_task([1] * len(values)))},
                            index.tasks)["f1"]  # fmt: skip
-    return _interval(found)
-
-
-def _interval(e: Estimate) -> str:
-    if e.value is None:
-        return "n/a"
-    return f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}]" if e.low is not None else f"{e.value:.2f}"
+    return interval(found, ".2f")
 
 
 def _final_browsed(r: TaskResult) -> bool:

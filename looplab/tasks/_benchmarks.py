@@ -32,6 +32,7 @@ from typing import Any
 
 from looplab.errors import EvalError
 from looplab.records import Task
+from looplab.sandbox import check_from_asserts
 from looplab.tasks._rows import read_rows, split_suffix
 
 __all__ = ["choice_tasks", "mbpp_entry_point", "mbpp_tasks", "qa_tasks"]
@@ -39,7 +40,7 @@ __all__ = ["choice_tasks", "mbpp_entry_point", "mbpp_tasks", "qa_tasks"]
 _PREFIX = re.compile(r"^\s*\(?([A-Z])\s*[).:]\s*")
 
 
-def _rows(path: str | Path, family: str) -> list[tuple[str, dict[str, Any]]]:
+def _rows(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
     folder, split = split_suffix(path)
     rows = read_rows(folder, split=split)
     if not rows:
@@ -136,7 +137,7 @@ def choice_tasks(path: str | Path, mapping: dict[str, str] | None = None) -> lis
     mapping = dict(mapping or {})
     _check_mapping(mapping, _CHOICE_FIELDS, "choice")
     tasks = []
-    for index, (where, row) in enumerate(_rows(path, "choice")):
+    for index, (where, row) in enumerate(_rows(path)):
         q_col, question = _column(
             row, where, "prompt", mapping, ("question", "prompt", "stem", "question_stem")
         )
@@ -191,7 +192,7 @@ def qa_tasks(path: str | Path, mapping: dict[str, str] | None = None) -> list[Ta
     mapping = dict(mapping or {})
     _check_mapping(mapping, _QA_FIELDS, "qa")
     tasks = []
-    for index, (where, row) in enumerate(_rows(path, "qa")):
+    for index, (where, row) in enumerate(_rows(path)):
         q_col, question = _column(row, where, "prompt", mapping, ("question", "prompt", "query"))
         x_col, context = _column(row, where, "context", mapping, ("context",))
         a_col, answer = _column(row, where, "answer", mapping, ("answer", "answers"))
@@ -235,12 +236,6 @@ def mbpp_entry_point(test: str) -> str | None:
     return None
 
 
-def _check_source(asserts: list[str], entry_point: str, setup: str) -> str:
-    """``def check(candidate)``: the asserts, calling the function by its own name."""
-    body = [f"{entry_point} = candidate", *setup.strip().splitlines(), *asserts]
-    return "def check(candidate):\n" + "".join(f"    {line}\n" for line in body if line.strip())
-
-
 _MBPP_FIELDS = ("id", "prompt", "tests", "setup", "challenge_tests", "code")
 
 
@@ -249,7 +244,7 @@ def mbpp_tasks(path: str | Path, mapping: dict[str, str] | None = None) -> list[
     mapping = dict(mapping or {})
     _check_mapping(mapping, _MBPP_FIELDS, "mbpp")
     tasks = []
-    for index, (where, row) in enumerate(_rows(path, "mbpp")):
+    for index, (where, row) in enumerate(_rows(path)):
         p_col, text = _column(row, where, "prompt", mapping, ("text", "prompt", "description"))
         t_col, tests = _column(row, where, "tests", mapping, ("test_list",))
         s_col, setup = _column(row, where, "setup", mapping, ("test_setup_code", "test_imports"))
@@ -275,8 +270,8 @@ def mbpp_tasks(path: str | Path, mapping: dict[str, str] | None = None) -> list[
                 prompt=text.strip(),
                 family="mbpp",
                 entry_point=entry,
-                visible_tests=_check_source(tests[:1], entry, setup_code),
-                hidden_tests=_check_source(hidden, entry, setup_code),
+                visible_tests=check_from_asserts(tests[:1], entry, setup_code),
+                hidden_tests=check_from_asserts(hidden, entry, setup_code),
                 metadata=metadata,
             )
         )
