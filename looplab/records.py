@@ -36,7 +36,7 @@ __all__ = [
 # -- the vocabularies of a loop's options (LoopConfig's fields use them too) --------
 
 CriticConfidence = Literal[
-    "verbal", "p_true", "p_true_samples", "self_consistency", "answer_logprob"
+    "verbal", "p_true", "p_true_samples", "self_consistency", "answer_logprob", "learned"
 ]
 """Where a critic's confidence (and its verdict) comes from."""
 FinderStyle = Literal["trace", "step", "cot-step"]

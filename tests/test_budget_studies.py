@@ -198,3 +198,39 @@ def test_first_to_final_and_the_first_verdicts_by_hand():
     assert p == pytest.approx(0.125)  # 6 of 7 discordant one way: 2 * 8 / 128
     assert first_verdicts(results) == (2, 7, 1)
     assert first_to_final([*results, result(0, [True], "correct")]) is None  # two samples
+
+
+def test_compute_study_ranks_best_of_n_by_a_verifier_at_equal_tokens(tmp_path, server):
+    import numpy as np
+
+    from looplab.agents import task_key
+    from looplab.verifiers import Examples, fit_verifier
+
+    # a verifier on features a server's answers have (no hidden state, no logprobs)
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(60, 3))
+    right = rows[:, 0] + rng.normal(size=60) > 0
+    examples = Examples(
+        ("length", "agreement"),
+        ("length", "agreement", "agreement missing"),
+        rows,
+        right,
+        [task_key(f"t{i // 3}") for i in range(60)],
+        "",
+    )
+    path = tmp_path / "verifier.json"
+    path.write_text(fit_verifier(examples).verifier.model_dump_json())
+    options = StudyOptions(model=server, limit=3, budgets=(2,), verifier=str(path))
+    _, tables, root = run_study("compute", options, tmp_path / "compute")
+    results = read_results(root / "best_of_n+verifier@2")
+    assert len(results) == 3 and all(r.error is None for r in results)
+    critiques = [c for r in results for c in r.trajectory.critiques]
+    assert {c.confidence_source for c in critiques} == {"learned"}
+    assert all("learned verifier" in c.raw for c in critiques)
+    by_arm = {row[0]: row for row in tables[0].rows}
+    # two samples, no critic call: the tokens of self_consistency@2
+    assert (
+        by_arm["best_of_n+verifier@2"][2].split()[0] == by_arm["self_consistency@2"][2].split()[0]
+    )
+    pairs = {row[0]: row for row in tables[1].rows}
+    assert pairs["best_of_n+verifier@2"][1] == "self_consistency@2"

@@ -21,6 +21,7 @@ LAYERS: dict[str, float] = {
     "evals": 9,  # re-exports for scripts written against 0.1; nothing inside imports it
     # measuring
     "studies": 8,
+    "verifiers": 7.5,  # learned verifiers fit on runs (the studies and the cli use them)
     "exports": 8,
     "report": 7,
     "metrics": 6,

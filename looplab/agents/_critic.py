@@ -13,13 +13,14 @@ with tool calls (the decode loop), then gives its verdict in view of it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import get_args
 
 from pydantic import BaseModel, Field
 
 from looplab.agents._confidence import agreement, p_true
 from looplab.agents._generator import Generator
+from looplab.agents._verifier import Candidate, Verifier
 from looplab.answers import extract_answer, vote_key
 from looplab.llm import (
     ChatModel,
@@ -48,8 +49,9 @@ __all__ = ["CRITIC_CONFIDENCE", "SAMPLE_TEMPERATURE", "Critic", "CriticVerdict"]
 CRITIC_CONFIDENCE: tuple[str, ...] = get_args(CriticConfidence)
 """Where a critic's confidence can come from: what it writes; P(True), alone or with
 answers it sampled shown first (Kadavath et al. 2022); the share of its sampled answers
-that agree with the judged one (self-consistency); or the probability the generator
-gave the answer's own tokens (``answer_logprob``: no critic call at all)."""
+that agree with the judged one (self-consistency); the probability the generator
+gave the answer's own tokens (``answer_logprob``: no critic call at all); or a trained
+verifier's (``learned``: ``looplab.agents.Verifier``)."""
 SAMPLE_TEMPERATURE = 1.0
 """The critic's sampled answers are drawn at this temperature, as Kadavath et al.'s."""
 
@@ -83,11 +85,17 @@ class Critic:
         confidence: str = "verbal",
         threshold: float = 0.5,
         samples: int = 5,
+        verifier: Verifier | None = None,
     ) -> None:
         if confidence not in CRITIC_CONFIDENCE:
             raise ValueError(
                 f"critic confidence {confidence!r}: use one of {', '.join(CRITIC_CONFIDENCE)}"
             )
+        if (confidence == "learned") != (verifier is not None):
+            raise ValueError("a learned critic confidence needs a verifier, and only it does")
+        if verifier is not None:
+            verifier.check_model(model)
+        self.verifier = verifier
         if samples < 1:
             raise ValueError(f"critic samples must be at least 1, not {samples}")
         self.confidence = confidence
@@ -124,12 +132,20 @@ class Critic:
         iteration: int,
         note: str | None = None,
         answer_probability: float | None = None,
+        others: Sequence[str | None] | None = None,
     ) -> Critique:
         """Judge one attempt's text. ``note`` is added to the request (a biased hint, say);
         ``answer_probability`` is the attempt's own (``Attempt.answer_probability``), the
-        confidence of an ``answer_logprob`` critic."""
+        confidence of an ``answer_logprob`` critic; ``others`` the other sampled answers
+        of the task, for a learned verifier's agreement feature (without them, the critic
+        samples its own)."""
         body = self.body(
-            task, answer_text, iteration=iteration, note=note, answer_probability=answer_probability
+            task,
+            answer_text,
+            iteration=iteration,
+            note=note,
+            answer_probability=answer_probability,
+            others=others,
         )
         return drive(body)
 
@@ -141,10 +157,16 @@ class Critic:
         iteration: int,
         note: str | None = None,
         answer_probability: float | None = None,
+        others: Sequence[str | None] | None = None,
     ) -> Critique:
         """The async twin of ``critique``: the same steps, awaited."""
         body = self.body(
-            task, answer_text, iteration=iteration, note=note, answer_probability=answer_probability
+            task,
+            answer_text,
+            iteration=iteration,
+            note=note,
+            answer_probability=answer_probability,
+            others=others,
         )
         return await adrive(body)
 
@@ -156,9 +178,16 @@ class Critic:
         iteration: int,
         note: str | None = None,
         answer_probability: float | None = None,
+        others: Sequence[str | None] | None = None,
     ) -> Body[Critique]:
         """The critique as a body of steps (``looplab.steps``)."""
         started = time.perf_counter()
+        if self.confidence == "learned":
+            return (
+                yield from self._learned(
+                    task, answer_text, iteration, started, answer_probability, others
+                )
+            )
         if self.confidence == "answer_logprob":
             raw = "the answer tokens' probability, read off the attempt's own completion"
             return self._threshold(answer_probability, iteration, started, Usage(), raw)
@@ -248,6 +277,38 @@ class Critic:
             usage += completion.usage
             raw.append(completion.text)
         return self._threshold(value, iteration, started, usage, "\n".join(raw), samples)
+
+    def _learned(
+        self,
+        task: TaskView,
+        answer_text: str,
+        iteration: int,
+        started: float,
+        answer_probability: float | None,
+        others: Sequence[str | None] | None,
+    ) -> Body[Critique]:
+        """The trained verifier's probability (``Verifier.score``); the answers its
+        agreement feature compares with are the task's other samples where the graph
+        drew some, else the critic's own (their cost counted)."""
+        assert self.verifier is not None
+        usage, samples = Usage(), None
+        if others is None and "agreement" in self.verifier.features:
+            completions = yield from self._sample_answers(task)
+            samples = [extract_answer(c.text, task.family) for c in completions]
+            usage = sum((c.usage for c in completions), Usage())
+            others = samples
+        candidate = Candidate(
+            prompt=task.prompt,
+            text=answer_text,
+            answer=extract_answer(answer_text, task.family),
+            answer_probability=answer_probability,
+            others=None if others is None else tuple(others),
+        )
+        value, which, cost = yield from self.verifier.score(candidate, self.model)
+        raw = f"learned verifier: {which}"
+        if samples is not None:
+            raw += "\nsamples: " + ", ".join(str(s) for s in samples)
+        return self._threshold(value, iteration, started, usage + cost, raw)
 
     def _threshold(
         self,

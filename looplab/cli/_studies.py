@@ -28,10 +28,11 @@ def _feedback_arms() -> list[str]:
 
 
 def _default_limits() -> str:
-    from looplab.studies import STUDIES, CalibrationOptions
+    from looplab.studies import STUDIES, CalibrationOptions, VerifierStudyOptions
 
     limits = {name: s.default_limit for name, s in STUDIES.items()}
     limits["calibration"] = CalibrationOptions().limit
+    limits["verifier"] = VerifierStudyOptions().limit
     return ", ".join(f"{name} {limit}" for name, limit in limits.items())
 
 
@@ -59,7 +60,8 @@ def study(
     samples: Annotated[
         int | None,
         typer.Option(min=1, help="self-repair: programs per task; mistake-finding: "
-                     "backtracking samples; calibration: sampled answers."),
+                     "backtracking samples; calibration: sampled answers; verifier: samples "
+                     "per task (default 4)."),
     ] = None,
     repairs: Annotated[
         int | None, typer.Option(min=0, help="self-repair: repairs per failing program.")
@@ -90,8 +92,13 @@ def study(
         str, typer.Option(help="compute: compute levels in answers per task, e.g. 3,5.")
     ] = "3,5",
     temperature: Annotated[
-        float, typer.Option(min=0.0, max=2.0, help="compute: sampling temperature.")
+        float, typer.Option(min=0.0, max=2.0, help="compute, verifier: sampling temperature.")
     ] = 0.7,
+    verifier: Annotated[
+        str | None,
+        typer.Option(help="compute: a verifier file (looplab verifier train); adds "
+                     "best_of_n ranked by it at each level."),
+    ] = None,
     concurrency: o.Concurrency = o.DEFAULTS.concurrency,
     run_dir: Annotated[
         str | None, typer.Option(help="The study's folder (run again to resume).")
@@ -112,6 +119,9 @@ def study(
     if name == "calibration":
         _calibration(model, limit, data, samples, run_dir, concurrency)
         return
+    if name == "verifier":
+        _verifier_study(model, limit, samples, temperature, run_dir)
+        return
     options = StudyOptions(
         model=model,
         critic_model=critic_model,
@@ -126,6 +136,7 @@ def study(
         temperature=temperature,
         arms=tuple(split_list(arms)) or None,
         max_iters=max_iters,
+        verifier=verifier,
     )
     target = run_dir or f"runs/study-{name}"
     check_writable(target, "--run-dir", folder=True)
@@ -160,6 +171,50 @@ def study(
     print_blocks(tables, out)
     for figure in sorted(root.glob("*.png")):
         out.print(f"figure: {figure}")
+    out.print(f"study: {root}/study.json")
+
+
+def _verifier_study(
+    model: str, limit: int | None, samples: int | None, temperature: float, run_dir: str | None
+) -> None:
+    """The verifier study: its three arms (progress as runs), scoring, the tables."""
+    from rich.progress import Progress
+
+    from looplab.cli._evals import run_with_progress
+    from looplab.report import print_blocks
+    from looplab.studies import VERIFIER_STUDY, VerifierStudyOptions, run_verifier_study
+
+    options = VerifierStudyOptions(
+        model=model,
+        temperature=temperature,
+        **({"limit": limit} if limit else {}),
+        **({"samples": samples} if samples else {}),
+    )
+    target = run_dir or "runs/study-verifier"
+    again = shlex.join(["looplab", *sys.argv[1:]])
+    if run_dir is None:
+        again += f" --run-dir {shlex.quote(target)}"
+
+    def run_arm(arm, config, arm_dir, resume):
+        err.print(Text.assemble(("verifier", "bold"), " · arm ", (arm, "bold"), f" → {arm_dir}"))
+        labels = {"study": "verifier", "arm": arm, "shown": arm, "command": again}
+        run_with_progress(
+            config, str(arm_dir), resume=resume, report=False, resume_command=again, labels=labels
+        )
+
+    try:
+        with Progress(console=err, transient=True) as progress:
+            bar = progress.add_task("scoring the test samples", total=None)
+
+            def step(done: int, total: int) -> None:
+                progress.update(bar, completed=done, total=total)
+
+            tables, root = run_verifier_study(options, target, run_arm=run_arm, on_task=step)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: everything finished so far is saved; finish with: {again}")
+        raise typer.Exit(130) from None
+    out.rule(Text.assemble(("verifier", "bold"), f" · {VERIFIER_STUDY[0]}"))
+    print_blocks(tables, out)
     out.print(f"study: {root}/study.json")
 
 

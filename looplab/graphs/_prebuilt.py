@@ -156,7 +156,10 @@ def best_of_n(setup: LoopSetup) -> CompiledStateGraph:
     """The baseline: n = ``setup.max_iters`` independent samples, the critic picks one.
 
     Samples use temperature 1 (seeds 0..n-1 where the generator has none), so
-    its token cost is comparable to a loop of the same number of attempts.
+    its token cost is comparable to a loop of the same number of attempts. The
+    critic judges them once all are drawn, each with the other samples' answers
+    at hand (a learned verifier's agreement feature reads them; Cobbe et al.'s
+    verifier-ranked sampling is this graph with ``--critic-confidence learned:V``).
     """
     if setup.critic is None:
         raise ValueError("best_of_n needs setup.critic to choose a sample")
@@ -180,12 +183,15 @@ def best_of_n(setup: LoopSetup) -> CompiledStateGraph:
         }
 
     def judge(state: LoopState, config: RunnableConfig) -> Body[dict[str, Any]]:
-        attempt = state["attempts"][-1]
+        attempts = state["attempts"]
+        i = len(state.get("critiques", []))
+        attempt = attempts[i]
         result = yield from critic.body(
             state["task"],
             attempt.text,
             iteration=attempt.iteration,
             answer_probability=attempt.answer_probability,
+            others=[a.answer for j, a in enumerate(attempts) if j != i],
         )
         emit(CritiqueEvent("judge", result))
         return {"critiques": [result]}
@@ -196,16 +202,19 @@ def best_of_n(setup: LoopSetup) -> CompiledStateGraph:
         emit(DecisionEvent("choose", "best_of_n"))
         return {"chosen": chosen, "stop_reason": "best_of_n"}
 
-    def more(state: LoopState) -> str:
-        return "sample" if len(state["attempts"]) < n else "choose"
+    def more_samples(state: LoopState) -> str:
+        return "sample" if len(state["attempts"]) < n else "judge"
+
+    def more_judged(state: LoopState) -> str:
+        return "judge" if len(state["critiques"]) < n else "choose"
 
     graph = StateGraph(LoopState)
     graph.add_node("sample", as_node(sample))
     graph.add_node("judge", as_node(judge))
     graph.add_node("choose", as_node(choose))
     graph.add_edge(START, "sample")
-    graph.add_edge("sample", "judge")
-    graph.add_conditional_edges("judge", as_route(more), ["sample", "choose"])
+    graph.add_conditional_edges("sample", as_route(more_samples), ["sample", "judge"])
+    graph.add_conditional_edges("judge", as_route(more_judged), ["judge", "choose"])
     graph.add_edge("choose", END)
     return graph.compile(checkpointer=setup.checkpointer, name="best_of_n")
 

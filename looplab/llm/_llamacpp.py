@@ -44,7 +44,7 @@ _CHATML = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-_loaded: dict[tuple[str, int], Any] = {}
+_loaded: dict[tuple[str, int, bool], Any] = {}
 _load_lock = threading.Lock()
 
 
@@ -135,9 +135,11 @@ def check_gguf(path: Path) -> Path:
     return path
 
 
-def _load(path: Path, n_ctx: int) -> Any:
-    """Load a GGUF once per process; every LlamaCppModel on the same file shares it."""
-    key = (str(path.resolve()), n_ctx)
+def _load(path: Path, n_ctx: int, *, embedding: bool = False) -> Any:
+    """Load a GGUF once per process; every LlamaCppModel on the same file shares it.
+    With ``embedding``, a second context over the same file that returns the last
+    token's hidden state instead of logits (llama.cpp computes one or the other)."""
+    key = (str(path.resolve()), n_ctx, embedding)
     with _load_lock:
         if key not in _loaded:
             from llama_cpp import Llama
@@ -148,6 +150,10 @@ def _load(path: Path, n_ctx: int) -> Any:
                     n_ctx=n_ctx,
                     n_threads=os.cpu_count() or 1,
                     verbose=False,
+                    # no pooling (the model's default): every token's state, of which
+                    # hidden_state keeps the last (asking for last-token pooling gives
+                    # the same vector, after a warning on stderr)
+                    embedding=embedding,
                 )
             except ValueError as exc:
                 raise ConfigError(f"llama.cpp could not load {path}: {exc}") from exc
@@ -167,6 +173,7 @@ class LlamaCppModel:
 
     def __init__(self, path: str | Path | None = None, *, n_ctx: int = 4096) -> None:
         self.path = check_gguf(Path(path)) if path is not None else default_weights_path()
+        self.n_ctx = n_ctx
         self.llama = _load(self.path, n_ctx)
         self.name = f"llama.cpp:{self.path.stem}"
         self._lock = threading.Lock()
@@ -192,6 +199,24 @@ class LlamaCppModel:
         if bos and self._adds_bos and prompt.startswith(bos):
             prompt = prompt[len(bos) :]
         return prompt + prefix
+
+    def hidden_state(self, messages: Sequence[Message]) -> tuple[list[float], Usage]:
+        """The model's hidden state at the last token of ``messages`` rendered as its
+        prompt (a trailing assistant message is read as written, no turn opened after
+        it): the final layer's output, after its norm, unnormalised; with the tokens
+        read as the cost. A second llama.cpp context (embedding mode) over the same
+        weights computes it, loaded on first use (~0.25 s)."""
+        prompt = self.render_prompt(messages)
+        reader = _load(self.path, self.n_ctx, embedding=True)
+        with self._lock:  # one computation at a time on these cores, as for completions
+            started = time.perf_counter()
+            tokens = reader.tokenize(prompt.encode("utf-8"), special=True)
+            if len(tokens) > self.n_ctx:
+                raise LLMError(f"the text ({len(tokens)} tokens) does not fit the context")
+            vector = reader.embed(prompt, normalize=False)[-1]
+            latency = time.perf_counter() - started
+        usage = Usage(prompt_tokens=len(tokens), latency_s=latency, calls=1)
+        return [float(v) for v in vector], usage
 
     def _grammar(self, schema: dict[str, Any] | None) -> Any:
         if schema is None:

@@ -21,9 +21,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from looplab.errors import ConfigError, ReplayMissError
+from looplab.errors import ConfigError, ReplayMissError, UnsupportedRequest
 from looplab.files import make_dir, open_append
-from looplab.llm._types import ChatModel, Completion, CompletionOptions, Message, OnText
+from looplab.llm._types import (
+    ChatModel,
+    Completion,
+    CompletionOptions,
+    HiddenStateModel,
+    Message,
+    OnText,
+)
+from looplab.records import Usage
 
 __all__ = [
     "RECORDING_FILE",
@@ -143,6 +151,11 @@ class RecordingModel:
         completion = await self.inner.acomplete(messages, options, on_text=on_text)
         self._record(messages, options, completion)
         return completion
+
+    def hidden_state(self, messages: Sequence[Message]) -> tuple[list[float], Usage]:
+        """The wrapped model's (``HiddenStateModel``), not recorded: a deterministic
+        function of the weights and the text, recomputed wherever the weights are."""
+        return _hidden_state(self.inner, messages)
 
 
 class ReplayModel:
@@ -291,6 +304,16 @@ class ReplayThenLive:
         options = options or CompletionOptions()
         replayed = self._replayed(messages, options, on_text)
         return replayed or await self.live.acomplete(messages, options, on_text=on_text)
+
+    def hidden_state(self, messages: Sequence[Message]) -> tuple[list[float], Usage]:
+        """The live model's (``HiddenStateModel``)."""
+        return _hidden_state(self.live, messages)
+
+
+def _hidden_state(model: ChatModel, messages: Sequence[Message]) -> tuple[list[float], Usage]:
+    if not isinstance(model, HiddenStateModel):
+        raise UnsupportedRequest(f"{model.name} does not expose its hidden states")
+    return model.hidden_state(messages)
 
 
 def _describe(messages: Sequence[Message]) -> str:

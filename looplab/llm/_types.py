@@ -13,6 +13,7 @@ __all__ = [
     "ChatModel",
     "Completion",
     "CompletionOptions",
+    "HiddenStateModel",
     "Message",
     "OnText",
     "TokenCounter",
@@ -120,6 +121,19 @@ class ChatModel(Protocol):
         on_text: OnText | None = None,
     ) -> Completion:
         """The async twin of ``complete``."""
+        ...
+
+
+@runtime_checkable
+class HiddenStateModel(Protocol):
+    """A model that can show its hidden state (the embedded backend; a server's API
+    does not): what a probe trained on its states reads."""
+
+    name: str
+
+    def hidden_state(self, messages: Sequence[Message]) -> tuple[list[float], Usage]:
+        """The final layer's state at the last token of ``messages`` rendered as the
+        model's prompt, and the tokens read to compute it."""
         ...
 
 

@@ -19,7 +19,7 @@ from looplab.errors import ConfigError
 from looplab.graphs import GRAPH_CATALOG
 from looplab.llm import MODEL_SPEC_FORMS
 from looplab.perturb import FEEDBACK_FORMS
-from looplab.records import CriticConfidence, FinderStyle, Locate, RepairMode, ToolSyntaxName
+from looplab.records import FinderStyle, Locate, RepairMode, ToolSyntaxName
 from looplab.tasks import task_set_forms
 from looplab.tools import BUILTIN_TOOLS
 
@@ -61,11 +61,12 @@ class LoopConfig(BaseModel):
         description="rewrite (a new answer after the feedback) or continue (the previous "
         "answer continued from its first error, as the checker corrected it: calc_check).",
     )
-    critic_confidence: CriticConfidence = Field(
+    critic_confidence: str = Field(
         "verbal",
         description="Critic confidence: verbal (written), p_true (P(True)), p_true_samples or "
         "self_consistency (from 5 answers the critic samples), answer_logprob (the "
-        "answer tokens' probability).",
+        "answer tokens' probability), learned:FILE (a verifier from `looplab verifier "
+        "train`).",
     )
     max_iters: int = Field(3, ge=1, description="Most attempts per task.")
     max_tokens: int = Field(

@@ -14,6 +14,7 @@ duplicated.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from looplab.graphs import graph_source_sha256
 from looplab.llm import check_reachable
 from looplab.records import Task, TaskResult, Trajectory
 from looplab.runs._config import EvalConfig
-from looplab.runs._setup import check_run_config
+from looplab.runs._setup import check_run_config, critic_verifier
 from looplab.runs._store import Manifest, RunStore, read_results
 from looplab.runs._task_runner import Job
 from looplab.tasks import load_tasks
@@ -73,6 +74,7 @@ def run_eval(
     if resume:
         config = store.config()
         _check_graph_source(config.graph, store.manifest(), allow_changed_graph)
+        _check_verifier(config, store.manifest())
     elif config is None:
         raise EvalError("give a config, or resume a run")
     # Every option is checked before the run directory is touched: a typo leaves nothing
@@ -93,6 +95,7 @@ def run_eval(
             config.model_dump(),
             task_count=len(tasks),
             graph_sha256=graph_source_sha256(config.graph),
+            verifier_sha256=_verifier_sha256(config),
             labels=labels,
         )
     done = store.done_keys()
@@ -164,6 +167,25 @@ def _check_graph_source(spec: str, made_by: Manifest, allow_changed: bool) -> No
         raise EvalError(
             f"{path} is not the graph that made this run (sha256 {made_by.graph_sha256} "
             f"then, {found} now): pass --allow-changed-graph to run it anyway"
+        )
+
+
+def _verifier_sha256(config: EvalConfig) -> str | None:
+    """The sha256 of a ``learned:FILE`` critic's verifier file (None for other sources)."""
+    if critic_verifier(config) is None:
+        return None
+    path = config.critic_confidence.partition(":")[2]
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _check_verifier(config: EvalConfig, made_by: Manifest) -> None:
+    """Refuse to resume a run with a verifier other than the one that scored its tasks:
+    the run would mix two verifiers' verdicts under one name."""
+    now = _verifier_sha256(config)
+    if now != made_by.verifier_sha256:
+        raise EvalError(
+            f"the verifier {config.critic_confidence.partition(':')[2]} is not the one that "
+            f"made this run (sha256 {made_by.verifier_sha256} then, {now} now)"
         )
 
 

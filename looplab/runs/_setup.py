@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from looplab.agents import Critic, Generator
+from looplab.agents import CRITIC_CONFIDENCE, Critic, Generator, Verifier, load_verifier
 from looplab.errors import ConfigError
 from looplab.graphs import (
     SANDBOX_GRAPHS,
@@ -21,7 +21,24 @@ from looplab.runs._config import EvalConfig, LoopConfig
 from looplab.sandbox import Sandbox
 from looplab.tools import make_syntax, make_tools
 
-__all__ = ["build_setup", "check_loop_config", "check_run_config"]
+__all__ = ["build_setup", "check_loop_config", "check_run_config", "critic_verifier"]
+
+LEARNED = "learned:"
+
+
+def critic_verifier(options: LoopConfig) -> Verifier | None:
+    """The verifier a ``learned:FILE`` critic confidence names (read and checked), None
+    for the other sources; any other value is a one-line error naming the choices."""
+    confidence = options.critic_confidence
+    if confidence.startswith(LEARNED) and confidence[len(LEARNED) :]:
+        return load_verifier(confidence[len(LEARNED) :])
+    if confidence not in CRITIC_CONFIDENCE or confidence == "learned":
+        choices = [c for c in CRITIC_CONFIDENCE if c != "learned"]
+        raise ConfigError(
+            f"unknown critic confidence {confidence!r}: use one of {', '.join(choices)}, "
+            "learned:FILE"
+        )
+    return None
 
 
 def check_loop_config(options: LoopConfig) -> None:
@@ -35,6 +52,7 @@ def check_loop_config(options: LoopConfig) -> None:
     for spec in filter(None, (options.model, options.critic_model)):
         parse_model_spec(spec)
     FeedbackSpec.parse(options.feedback)
+    critic_verifier(options)
     named = (*options.tools, *options.critic_tools, *(options.repair_tools or ()))
     unknown = [t for t in named if t not in BUILTIN_TOOLS]
     if unknown:
@@ -76,12 +94,17 @@ def build_setup(
     critic_model = (
         generator_model if critic_spec == options.model else wrap(load_model(critic_spec))
     )
+    verifier = critic_verifier(options)
+    # an answer_logprob critic, or a verifier reading that feature, reads the answer's
+    # probability off the generator's own call
+    wants_logprob = options.critic_confidence == "answer_logprob" or (
+        verifier is not None and "answer_logprob" in verifier.features
+    )
     completion = CompletionOptions(
         max_tokens=options.max_tokens,
         temperature=options.temperature,
         seed=seed,
-        # an answer_logprob critic reads the answer's probability off the generator's call
-        logprobs=0 if options.critic_confidence == "answer_logprob" else None,
+        logprobs=0 if wants_logprob else None,
     )
     generator = Generator(
         generator_model,
@@ -99,7 +122,10 @@ def build_setup(
         )
     critic_tools = list(options.critic_tools) or (["calc"] if name == "tool_critic" else [])
     critic = Critic(
-        critic_model, tools=make_tools(critic_tools), confidence=options.critic_confidence
+        critic_model,
+        tools=make_tools(critic_tools),
+        confidence=options.critic_confidence if verifier is None else "learned",
+        verifier=verifier,
     )
     if sandbox is None and name in SANDBOX_GRAPHS:
         from looplab.sandbox import make_sandbox

@@ -38,7 +38,10 @@ MANIFEST = "manifest.json"
 """The run directory's manifest file."""
 RESULTS = "trajectories.jsonl"
 """The run directory's results: one TaskResult per line, appended and fsynced."""
-_PACKAGES = ("looplab", "langgraph", "llama_cpp_python", "openai", "pydantic", "sympy", "docker")
+_PACKAGES = (
+    "looplab", "langgraph", "llama_cpp_python", "openai", "pydantic", "sympy", "docker",
+    "scikit-learn",
+)  # fmt: skip
 
 
 class Manifest(BaseModel):
@@ -60,6 +63,9 @@ class Manifest(BaseModel):
     graph_sha256: str | None = None
     """The sha256 of a user graph's source file (None for a prebuilt graph): which code
     made the run; resume and fork refuse a file that differs."""
+    verifier_sha256: str | None = None
+    """The sha256 of a ``learned:FILE`` critic's verifier (None for other sources):
+    resume refuses another."""
 
 
 def _versions() -> dict[str, str]:
@@ -135,6 +141,7 @@ class RunStore:
         task_count: int,
         *,
         graph_sha256: str | None = None,
+        verifier_sha256: str | None = None,
         labels: dict[str, str] | None = None,
     ) -> Manifest:
         """Start a new run directory: write the manifest. A run that has results is an
@@ -154,6 +161,7 @@ class RunStore:
             git_revision=_git_revision(),
             task_count=task_count,
             graph_sha256=graph_sha256,
+            verifier_sha256=verifier_sha256,
             labels=labels or {},
         )
         write_file(self.dir / MANIFEST, manifest.model_dump_json(indent=2))

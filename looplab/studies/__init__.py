@@ -1,5 +1,5 @@
 """Studies: named presets whose arms are ordinary runs, summarised in tables
-with intervals and paired comparisons, plus the calibration study.
+with intervals and paired comparisons, plus the calibration and verifier studies.
 
 ``run_study("feedback", StudyOptions(...), OUT_DIR)`` runs (or resumes) every
 arm and writes study.json and the figures.
@@ -28,6 +28,7 @@ _EXPORTS = {
     "RECORDS": "_calibration",
     "calibration_summary": "_calibration",
     "calibration_tables": "_calibration",
+    "read_records": "_calibration",
     "run_calibration": "_calibration",
     "score_task": "_calibration",
     "study_tasks": "_calibration",
@@ -38,6 +39,12 @@ _EXPORTS = {
     "study_arms": "_presets",
     "study_catalog": "_presets",
     "summary_json": "_presets",
+    "VERIFIER_STUDY": "_verifier",
+    "VerifierStudyOptions": "_verifier",
+    "run_verifier_study": "_verifier",
+    "score_samples": "_verifier",
+    "split_tasks": "_verifier",
+    "verifier_tables": "_verifier",
     "Reference": "_types",
     "Study": "_types",
     "StudyOptions": "_types",

@@ -90,6 +90,11 @@ def _compute_arms(o: StudyOptions) -> dict[str, EvalConfig]:
             **common, graph="self_consistency", max_iters=k, temperature=t
         )
         arms[f"best_of_n@{k}"] = EvalConfig(**common, graph="best_of_n", max_iters=k, temperature=t)
+        if o.verifier is not None:  # Cobbe et al.: samples ranked by a trained verifier
+            arms[f"best_of_n+verifier@{k}"] = EvalConfig(
+                **common, graph="best_of_n", max_iters=k, temperature=t,
+                critic_confidence=f"learned:{o.verifier}",
+            )  # fmt: skip
         arms[f"self_refine@{k}"] = EvalConfig(**common, graph="self_refine", max_iters=k)
         arms[f"tool_critic@{k}"] = EvalConfig(**common, graph="tool_critic", max_iters=k)
         rounds = max(2, k // _DEBATE_AGENTS)
@@ -561,7 +566,8 @@ COMPUTE = Study(
     "compute",
     "Huang et al. 2023 (self-correction vs self-consistency); Olausson et al. 2024 (equal tokens)",
     "one task set; single sample, self-consistency, best-of-n, self-refine, tool critic, "
-    "debate, tree search, Reflexion and CoVe at several compute levels; accuracy against tokens",
+    "debate, tree search, Reflexion and CoVe at several compute levels (best-of-n ranked "
+    "by a learned verifier with --verifier FILE); accuracy against tokens",
     default_limit=10,
     arms=_compute_arms,
     summarize=_compute_summary,

@@ -55,6 +55,7 @@ __all__ = [
     "CalibrationOptions",
     "calibration_summary",
     "calibration_tables",
+    "read_records",
     "run_calibration",
     "score_task",
     "study_tasks",

@@ -42,6 +42,7 @@ from looplab.runs import EvalConfig
 from looplab.studies._browsing import BROWSING
 from looplab.studies._budget import COMPUTE, FEEDBACK
 from looplab.studies._types import Reference, Study, StudyOptions, data_dir
+from looplab.studies._verifier import VERIFIER_STUDY
 
 __all__ = [
     "STUDIES",
@@ -320,6 +321,7 @@ def study_catalog() -> dict[str, tuple[str, str]]:
     return {
         **{name: (s.paper, s.about) for name, s in STUDIES.items()},
         "calibration": CALIBRATION,
+        "verifier": VERIFIER_STUDY,
     }
 
 

@@ -57,6 +57,9 @@ class StudyOptions:
     """feedback: which arms to run (None: the default set, see ``FEEDBACK_ARMS``)."""
     max_iters: int | None = None
     """feedback: attempts per task, the first and its repairs (None: 2)."""
+    verifier: str | None = None
+    """compute: a verifier file (``looplab verifier train``); adds best_of_n ranked by it
+    at every level (its hidden-state passes counted in its tokens)."""
 
 
 @dataclass(frozen=True)
