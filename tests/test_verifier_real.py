@@ -69,7 +69,8 @@ def study(tmp_path_factory):
 def test_the_verifier_study_end_to_end(study) -> None:
     root, stdout = study
     for title in (
-        "telling right from wrong on the test half's samples",
+        "telling right from wrong on the test half: the same",
+        "telling right from wrong on the test half: every answer each source could score",
         "picking one of the samples",
         "verifier-ranked best_of_n against self-consistency, paired by task",
     ):
@@ -101,7 +102,7 @@ def test_learned_auroc_on_the_held_out_half_is_sklearns(study) -> None:
     confidences = [c.confidence for c in critiques]
     grades = [g for r in results for g in r.grades]
     metrics = compute_metrics(results)
-    assert metrics.by_source["learned"].auroc.value == pytest.approx(
+    assert metrics.critic.by_source["learned"].auroc.value == pytest.approx(
         roc_auc_score(grades, confidences), abs=1e-12
     )
     # an independent sklearn fit on the training half's features, at the verifier's C,

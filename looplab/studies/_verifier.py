@@ -264,25 +264,38 @@ def verifier_tables(
 ) -> list[Table | Text]:
     """The study's summary: sources side by side, then picking a sample at equal tokens."""
     tasks = [r["task"] for r in records]
-    rows = []
-    for source in SOURCES:
-        confidences, correct, units, cost = [], [], [], []
-        for unit, record in enumerate(records):
-            for score, right in zip(record["scores"], record["correct"], strict=True):
-                confidences.append(score["confidences"].get(source))
-                correct.append(right)
-                units.append(unit)
-                cost.append(score["tokens"].get(source, 0))
-        m = confidence_metrics(confidences, correct, units=units)
-        rows.append(
-            [source, str(m.n), str(m.right), interval(m.auroc, ".3f"), interval(m.aurc, ".3f"),
-             interval(m.ece, ".3f"), interval(m.brier, ".3f"), f"{np.mean(cost):,.0f}"]
-        )  # fmt: skip
-    sources = Table(
-        "telling right from wrong on the test half's samples",
-        ["source", "answers", "right", "AUROC", "AURC", "ECE", "Brier", "tokens/answer"],
-        rows,
-    )
+    answers = [
+        (unit, score, right)
+        for unit, record in enumerate(records)
+        for score, right in zip(record["scores"], record["correct"], strict=True)
+    ]
+    # a source that cannot score an answer (no answer extracted: no probability, no
+    # agreement) leaves it out, and unscored answers are nearly all wrong ones: sources
+    # are compared on the answers every one of them scored, and each on all it could
+    every = [
+        all(s["confidences"].get(source) is not None for source in SOURCES) for _, s, _ in answers
+    ]
+    blocks = []
+    for title, kept in (
+        (f"the same {sum(every)} answers, scored by every source", every),
+        ("every answer each source could score", [True] * len(answers)),
+    ):
+        rows = []
+        for source in SOURCES:
+            chosen = [a for a, keep in zip(answers, kept, strict=True) if keep]
+            m = confidence_metrics(
+                [s["confidences"].get(source) for _, s, _ in chosen],
+                [right for _, _, right in chosen],
+                units=[unit for unit, _, _ in chosen],
+            )
+            cost = np.mean([s["tokens"].get(source, 0) for _, s, _ in chosen])
+            rows.append(
+                [source, str(m.n), str(m.right), interval(m.auroc, ".3f"),
+                 interval(m.aurc, ".3f"), interval(m.ece, ".3f"), interval(m.brier, ".3f"),
+                 f"{cost:,.0f}"]
+            )  # fmt: skip
+        columns = ["source", "answers", "right", "AUROC", "AURC", "ECE", "Brier", "tokens/answer"]
+        blocks.append(Table(f"telling right from wrong on the test half: {title}", columns, rows))
     # picking one answer per task
     first = [bool(test[t].grades[0]) for t in tasks]
     first_tokens = [test[t].trajectory.attempts[0].usage.total_tokens for t in tasks]
@@ -336,7 +349,7 @@ def verifier_tables(
             "differences Bonett-Price",
         ]
     )
-    return [sources, picking, matched, notes]
+    return [*blocks, picking, matched, notes]
 
 
 def run_verifier_study(
