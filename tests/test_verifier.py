@@ -264,3 +264,22 @@ def test_best_of_n_ranks_samples_by_the_learned_verifier(tmp_path) -> None:
     assert {c.confidence_source for c in trajectory.critiques} == {"learned"}
     assert trajectory.chosen == max(range(3), key=lambda i: (expected[i], -i))
     assert len(model.script) == 0  # no critic call: the cheap features need none
+
+
+def test_the_verifier_study_refuses_what_cannot_work_before_making_anything(tmp_path) -> None:
+    from looplab.studies import VerifierStudyOptions, run_verifier_study, split_tasks
+
+    def never(*args) -> None:
+        raise AssertionError("no arm runs")
+
+    server = VerifierStudyOptions(model="openai:m@http://127.0.0.1:9/v1")
+    with pytest.raises(ConfigError, match="reads the model's hidden states"):
+        run_verifier_study(server, tmp_path / "a", run_arm=never)
+    with pytest.raises(ConfigError, match="needs --limit 10 at least"):
+        run_verifier_study(VerifierStudyOptions(limit=3), tmp_path / "b", run_arm=never)
+    assert list(tmp_path.iterdir()) == []
+    # the halves: split by the prompt's hash, no task in both
+    train, test = split_tasks(1000)
+    assert len(train) + len(test) == 117 and not {t.prompt for t in train} & {
+        t.prompt for t in test
+    }

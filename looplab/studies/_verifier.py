@@ -61,7 +61,7 @@ from looplab.steps import drive
 from looplab.studies._calibration import read_records
 from looplab.studies._format import interval, p_value, signed
 from looplab.tasks import arithmetic_tasks
-from looplab.verifiers import fit_verifier, fold_of_task, training_examples
+from looplab.verifiers import FOLDS, fit_verifier, fold_of_task, training_examples
 
 __all__ = [
     "VERIFIER_STUDY",
@@ -360,9 +360,16 @@ def run_verifier_study(
     on_task: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Table | Text], Path]:
     """Run (or resume) the three arms, train the verifiers, score, summarize."""
-    from looplab.llm import load_model
+    from looplab.llm import load_model, parse_model_spec
     from looplab.runs import MANIFEST, check_run_config
 
+    if parse_model_spec(options.model).kind not in ("local", "gguf"):
+        raise ConfigError(
+            f"the verifier study reads the model's hidden states: give the embedded model "
+            f"(local or gguf:PATH), not {options.model}"
+        )
+    if options.limit < 2 * FOLDS:
+        raise ConfigError(f"the verifier study needs --limit {2 * FOLDS} at least (cross-fitting)")
     check_writable(study_dir, "--run-dir", folder=True)
     train_tasks, test_tasks = split_tasks(options.limit)
     root = make_dir(study_dir)
