@@ -165,6 +165,14 @@ def test_training_examples_are_the_runs_graded_attempts(tmp_path) -> None:
     assert examples.rows[2, :2].tolist() == [0.0, 1.0]  # no probability: said so
     assert examples.tasks[0] == task_key(_prompt(0))
     assert examples.runs[0].attempts == 90 and examples.runs[0].tasks == 30
+    # the held-out AUROC among answers with an answer extracted, as sklearn computes it
+    assert examples.answered.tolist() == [True] * 90
+    fitted = fit_verifier(replace(examples, answered=np.arange(90) % 3 != 1))
+    held, kept = fitted.verifier.heldout, np.arange(90) % 3 != 1
+    assert held.answered == 60
+    assert held.answered_auroc == pytest.approx(
+        roc_auc_score(examples.right[kept], fitted.heldout[kept]), abs=1e-12
+    )
     # fewer features: their columns, nothing computed again
     fewer = examples.only(["length", "agreement"])
     assert fewer.columns == ("length", "agreement", "agreement missing")

@@ -186,6 +186,13 @@ class HeldOut(BaseModel):
     right: int
     tasks: int
     folds: int
+    answered: int | None = None
+    """How many of the answers had an answer extracted; the AUROC among those alone is
+    ``answered_auroc``: an answer from no answer at all is easy to tell (every unanswered
+    attempt is wrong), so this is the figure to set beside sources that need one."""
+    answered_auroc: float | None = None
+    answered_low: float | None = None
+    answered_high: float | None = None
 
 
 class Verifier(BaseModel):

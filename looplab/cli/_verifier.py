@@ -89,6 +89,18 @@ def features_path(verifier_path: str) -> Path:
     return path.with_name(path.stem + ".features.npz")
 
 
+def _answered_line(held) -> list[str]:
+    if held.answered is None or held.answered_auroc is None:
+        return []
+    auroc = f"{held.answered_auroc:.3f}"
+    if held.answered_low is not None and held.answered_high is not None:
+        auroc += f" [{held.answered_low:.3f}, {held.answered_high:.3f}]"
+    return [
+        f"among the {held.answered} answers with an answer extracted: held-out AUROC {auroc} "
+        "(the figure to compare with sources that need an answer)"
+    ]
+
+
 def _print_summary(verifier) -> None:
     from looplab.report import Table, Text, print_blocks
 
@@ -108,6 +120,7 @@ def _print_summary(verifier) -> None:
         f"held-out AUROC {auroc}: {held.attempts} answers ({held.right} right) of "
         f"{held.tasks} tasks, each scored by whichever of the {held.folds} fold probes never "
         "saw its task (95% bootstrap over tasks)",
+        *_answered_line(held),
         f"regularisation C: {verifier.probe.C:g} (all tasks), "
         + ", ".join(f"{p.C:g}" for p in verifier.folds)
         + " (folds), chosen by grouped cross-validation",

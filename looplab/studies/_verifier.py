@@ -240,6 +240,10 @@ def _accuracy_row(name: str, right: list[bool], tokens: list[int]) -> list[str]:
     return [name, f"{np.mean(tokens):,.0f}", interval(accuracy, ".1%")]
 
 
+def _auroc(value: float | None, low: float | None, high: float | None) -> str:
+    return interval(Estimate(value, low, high, 0), ".3f")
+
+
 def _paired_row(name: str, a: list[bool], b: list[bool], ratio: float) -> list[str]:
     only_a = sum(x and not y for x, y in zip(a, b, strict=True))
     only_b = sum(y and not x for x, y in zip(a, b, strict=True))
@@ -338,9 +342,9 @@ def verifier_tables(
         [
             f"{len(tasks)} test tasks, {samples} samples each; the verifier trained on "
             f"{held.tasks} other tasks ({held.attempts} answers, {held.right} right): "
-            f"cross-fitted held-out AUROC there {held.auroc:.3f} [{held.low:.3f}, {held.high:.3f}]"
-            if held.auroc is not None and held.low is not None and held.high is not None
-            else f"{len(tasks)} test tasks; the verifier's held-out AUROC is undefined",
+            f"cross-fitted held-out AUROC there {_auroc(held.auroc, held.low, held.high)}, "
+            f"{_auroc(held.answered_auroc, held.answered_low, held.answered_high)} among the "
+            f"{held.answered} with an answer extracted",
             f"the verifier-ranked run drew the same samples as the test run on {identical} of "
             f"{len(tasks) * samples} (same seeds)",
             "learned: every feature (hidden state, answer probability, length, agreement); "

@@ -48,6 +48,9 @@ class Examples:
     """What computing the features cost (the hidden states' forward passes)."""
     where: list[tuple[str, str, int, int]] = field(default_factory=list)
     """Each answer's run directory, task id, sample and attempt index."""
+    answered: np.ndarray | None = None
+    """(answers,) whether an answer was extracted from the text: the answers the sources
+    that need one (answer probability, agreement) can score too."""
 
     def save(self, path: str | Path) -> Path:
         """The rows with their labels, tasks and provenance as a NumPy ``.npz`` (the
@@ -84,6 +87,7 @@ class Examples:
             runs=self.runs,
             usage=self.usage,
             where=self.where,
+            answered=self.answered,
         )
 
 
@@ -186,4 +190,5 @@ def training_examples(
         runs=runs,
         usage=usage,
         where=where,
+        answered=np.asarray([c.answer is not None for c, _ in pending], dtype=bool),
     )

@@ -121,6 +121,12 @@ def fit_verifier(examples: Examples, *, folds: int = FOLDS) -> Fitted:
             heldout[test] = pipeline.predict_proba(examples.rows[test])[:, 1]
     full, _ = _probe(examples.rows, right, groups)
     metrics = confidence_metrics(heldout.tolist(), right.tolist(), units=groups.tolist())
+    answered = examples.answered
+    among = None
+    if answered is not None and answered.any():
+        among = confidence_metrics(
+            heldout[answered].tolist(), right[answered].tolist(), units=groups[answered].tolist()
+        ).auroc
     verifier = Verifier(
         features=list(examples.features),
         columns=list(examples.columns),
@@ -137,6 +143,10 @@ def fit_verifier(examples: Examples, *, folds: int = FOLDS) -> Fitted:
             right=int(right.sum()),
             tasks=len(keys),
             folds=folds,
+            answered=None if answered is None else int(answered.sum()),
+            answered_auroc=None if among is None else among.value,
+            answered_low=None if among is None else among.low,
+            answered_high=None if among is None else among.high,
         ),
     )
     return Fitted(verifier, heldout)
