@@ -342,9 +342,13 @@ def verifier_tables(
         [
             f"{len(tasks)} test tasks, {samples} samples each; the verifier trained on "
             f"{held.tasks} other tasks ({held.attempts} answers, {held.right} right): "
-            f"cross-fitted held-out AUROC there {_auroc(held.auroc, held.low, held.high)}, "
-            f"{_auroc(held.answered_auroc, held.answered_low, held.answered_high)} among the "
-            f"{held.answered} with an answer extracted",
+            f"cross-fitted held-out AUROC there {_auroc(held.auroc, held.low, held.high)}"
+            + (
+                ""
+                if held.answered is None
+                else f", {_auroc(held.answered_auroc, held.answered_low, held.answered_high)} "
+                f"among the {held.answered} with an answer extracted"
+            ),
             f"the verifier-ranked run drew the same samples as the test run on {identical} of "
             f"{len(tasks) * samples} (same seeds)",
             "learned: every feature (hidden state, answer probability, length, agreement); "
