@@ -4,9 +4,6 @@ OpenAI-compatible server (fixed usage per call), and end to end on the embedded 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ import pytest
 from looplab.errors import ConfigError
 from looplab.runs import read_results
 from looplab.studies import STUDIES, StudyOptions, arm_tokens, matched_baseline, run_study
+from tests.helpers.cli import cli
 from tests.helpers.delay_server import DelayServer
 
 
@@ -124,16 +122,6 @@ def test_feedback_study_on_code_uses_the_visible_tests(tmp_path, server):
     asked = StudyOptions(model=server, limit=2, arms=("+reflexion",))
     assert STUDIES["feedback"].arms(asked)["reflexion"].graph == "reflexion"
     assert "self-tests" not in STUDIES["feedback"].arms(asked)  # code only
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "looplab.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env={**os.environ, "COLUMNS": "220"},
-    )
 
 
 @pytest.mark.slow

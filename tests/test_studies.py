@@ -4,27 +4,14 @@ summaries on hand-built results."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from looplab.records import Attempt, TaskResult, Trajectory
 from looplab.studies import oracle_stopped_accuracy
+from tests.helpers.cli import cli
 from tests.helpers.data import data_dir
 from tests.test_eval_e2e import need_sandbox
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    # wide enough that the summary's tables do not fold their headers
-    return subprocess.run(
-        [sys.executable, "-m", "looplab.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env={**os.environ, "COLUMNS": "220"},
-    )
 
 
 def test_oracle_stopped_accuracy_is_the_first_right_answer_carried_forward():

@@ -4,9 +4,6 @@ end to end, cross-fitting inside a real run, and the held-out AUROC against skle
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,20 +19,11 @@ from looplab.metrics import compute_metrics
 from looplab.runs import read_results
 from looplab.steps import drive
 from looplab.verifiers import fit_verifier, training_examples
+from tests.helpers.cli import cli
 
 pytestmark = pytest.mark.slow
 
 ALL = ("hidden", "answer_logprob", "length", "agreement")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "looplab.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env={**os.environ, "COLUMNS": "220"},
-    )
 
 
 def test_hidden_state_of_the_embedded_model(tmp_path) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from looplab.agents._confidence import agreement
 from looplab.answers import vote_key
 from looplab.errors import ConfigError
 from looplab.llm import ChatModel, HiddenStateModel, Message
@@ -100,11 +101,11 @@ class FeatureRow:
 
 
 def _agreement(candidate: Candidate) -> float | None:
-    others = candidate.others
-    if not others or candidate.answer is None:
-        return None
-    key = vote_key(candidate.answer)
-    return sum(1 for o in others if o is not None and vote_key(o) == key) / len(others)
+    return agreement(candidate.answer, candidate.others or (), _same_vote)
+
+
+def _same_vote(a: str, b: str) -> bool:
+    return vote_key(a) == vote_key(b)
 
 
 def _with_missing(name: str, value: float | None) -> list[tuple[str, float]]:

@@ -130,7 +130,7 @@ def score_task(model: ChatModel, task: Task, options: CalibrationOptions) -> dic
     for source in options.sources:
         if source == "verbal":
             critique = Critic(model).critique(view, greedy.text, iteration=0)
-            confidences[source] = _verbal(critique.verdict, critique.confidence)
+            confidences[source] = critique.p_correct  # 1 - c when it says incorrect
             tokens[source] = critique.usage.total_tokens
         elif source in ("p_true", "p_true_samples"):
             ideas = [a for a in sample_answers if a] if source == "p_true_samples" else []
@@ -156,14 +156,6 @@ def score_task(model: ChatModel, task: Task, options: CalibrationOptions) -> dic
         "samples": sample_answers,
         "model": model.name,
     }
-
-
-def _verbal(verdict: str | None, confidence: float | None) -> float | None:
-    """The critic's confidence that the answer is right (it states confidence in its
-    verdict, whichever way the verdict goes)."""
-    if confidence is None or verdict not in ("correct", "incorrect"):
-        return None
-    return confidence if verdict == "correct" else 1.0 - confidence
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

@@ -172,12 +172,6 @@ def _arm(options: VerifierStudyOptions, tasks: str, n: int, confidence: str) -> 
     )
 
 
-def _verbal(verdict: str | None, confidence: float | None) -> float | None:
-    if confidence is None or verdict not in ("correct", "incorrect"):
-        return None
-    return confidence if verdict == "correct" else 1.0 - confidence
-
-
 def score_samples(
     model: ChatModel,
     task: Task,
@@ -197,7 +191,7 @@ def score_samples(
         confidences: dict[str, float | None] = {}
         tokens: dict[str, int] = {}
         critique = Critic(model).critique(view, attempt.text, iteration=i)
-        confidences["verbal"] = _verbal(critique.verdict, critique.confidence)
+        confidences["verbal"] = critique.p_correct
         tokens["verbal"] = critique.usage.total_tokens
         shown = attempt.answer if attempt.answer is not None else attempt.text.strip()[-200:]
         value, completion = drive(p_true(model, task.prompt, shown))

@@ -104,7 +104,8 @@ def fit_verifier(examples: Examples, *, folds: int = FOLDS) -> Fitted:
             f"a verifier needs right and wrong answers to learn from: these runs hold "
             f"{int(right.sum())} right and {int((~right).sum())} wrong"
         )
-    groups = np.asarray([keys.index(k) for k in examples.tasks]) if keys else np.zeros(0, int)
+    index = {key: i for i, key in enumerate(keys)}
+    groups = np.asarray([index[k] for k in examples.tasks], dtype=int)
     fold = np.asarray([fold_of_task(k, folds) for k in examples.tasks])
     heldout = np.full(len(right), np.nan)
     probes = []
