@@ -20,7 +20,7 @@ from looplab.cli import app
 from looplab.errors import ConfigError
 from looplab.graphs import LoopSetup, best_of_n, run_loop
 from looplab.metrics import confidence_metrics
-from looplab.records import Attempt, TaskResult, TaskView, Trajectory
+from looplab.records import Attempt, TaskResult, TaskView, Trajectory, Usage
 from looplab.runs import LoopConfig, RunStore, check_loop_config, read_results
 from looplab.steps import drive
 from looplab.verifiers import Examples, fit_verifier, fold_of_task, training_examples
@@ -291,3 +291,30 @@ def test_the_verifier_study_refuses_what_cannot_work_before_making_anything(tmp_
     assert len(train) + len(test) == 117 and not {t.prompt for t in train} & {
         t.prompt for t in test
     }
+
+
+def test_the_verifier_study_counts_a_failed_task_wrong(tmp_path) -> None:
+    from looplab.studies import verifier_tables
+
+    fitted = fit_verifier(_examples())
+
+    def result(task: str, answers: list[str], grades: list[bool]) -> TaskResult:
+        attempts = [
+            _attempt(i, a, 0.5).model_copy(update={"usage": Usage(completion_tokens=10)})
+            for i, a in enumerate(answers)
+        ]
+        trajectory = Trajectory(task_id=task, graph="best_of_n", attempts=attempts, chosen=0)
+        return TaskResult(task_id=task, trajectory=trajectory, grades=grades)
+
+    # three tasks: t1 failed in the verifier-ranked arm, t2 failed in both
+    test = {t: result(t, ["4", "4", "4", "4"], [True] * 4) for t in ("t0", "t1")}
+    ranked = {"t0": result("t0", ["4", "4"], [True, True])}
+    sources = ("verbal", "p_true", "answer_logprob", "self_consistency", "learned",
+               "learned_hidden", "learned_cheap")  # fmt: skip
+    scores = [{"confidences": dict.fromkeys(sources, 0.9), "tokens": {}}] * 2
+    records = [{"task": t, "correct": [True, True], "scores": scores} for t in ("t0", "t1")]
+    tables = verifier_tables(records, test, ranked, fitted.verifier, 2, ["t0", "t1", "t2"])
+    picking = {row[0]: row[2] for row in tables[2].rows}
+    assert picking["self_consistency@2"].startswith("66.7%")  # t2 counted wrong
+    assert picking["best_of_n@2, verifier-ranked"].startswith("33.3%")  # t1, t2 wrong
+    assert "failed tasks, counted wrong: 1 in test, 2 in test-verifier" in tables[-1].lines

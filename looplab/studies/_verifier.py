@@ -231,7 +231,8 @@ def _voted(result: TaskResult, m: int) -> tuple[bool, int]:
 def _accuracy_row(name: str, right: list[bool], tokens: list[int]) -> list[str]:
     low, high = proportion_interval(sum(right), len(right))
     accuracy = Estimate(sum(right) / len(right), low, high, len(right))
-    return [name, f"{np.mean(tokens):,.0f}", interval(accuracy, ".1%")]
+    spent = f"{np.mean(tokens):,.0f}" if tokens else "n/a"
+    return [name, spent, interval(accuracy, ".1%")]
 
 
 def _auroc(value: float | None, low: float | None, high: float | None) -> str:
@@ -259,9 +260,13 @@ def verifier_tables(
     ranked: dict[str, TaskResult],
     verifier: Verifier,
     samples: int,
+    half: Sequence[str] | None = None,
 ) -> list[Table | Text]:
-    """The study's summary: sources side by side, then picking a sample at equal tokens."""
+    """The study's summary: sources side by side, then picking a sample at equal tokens.
+    ``half``: every test task's id (default: the scored ones); a task an arm failed on
+    counts as wrong for that arm, its tokens unknown (left out of the mean)."""
     tasks = [r["task"] for r in records]
+    half = list(half) if half is not None else tasks
     answers = [
         (unit, score, right)
         for unit, record in enumerate(records)
@@ -286,7 +291,7 @@ def verifier_tables(
                 [right for _, _, right in chosen],
                 units=[unit for unit, _, _ in chosen],
             )
-            cost = np.mean([s["tokens"].get(source, 0) for _, s, _ in chosen])
+            cost = float(np.mean([s["tokens"].get(source, 0) for _, s, _ in chosen] or [0]))
             rows.append(
                 [source, str(m.n), str(m.right), interval(m.auroc, ".3f"),
                  interval(m.aurc, ".3f"), interval(m.ece, ".3f"), interval(m.brier, ".3f"),
@@ -294,19 +299,23 @@ def verifier_tables(
             )  # fmt: skip
         columns = ["source", "answers", "right", "AUROC", "AURC", "ECE", "Brier", "tokens/answer"]
         blocks.append(Table(f"telling right from wrong on the test half: {title}", columns, rows))
-    # picking one answer per task
-    first = [bool(test[t].grades[0]) for t in tasks]
-    first_tokens = [test[t].trajectory.attempts[0].usage.total_tokens for t in tasks]
+
+    # picking one answer per task: every task of the half, a failed one wrong
+    def spent(results: dict[str, TaskResult], cost) -> list[int]:
+        return [cost(results[t]) for t in half if t in results]
+
+    first = [t in test and bool(test[t].grades[0]) for t in half]
+    first_tokens = spent(test, lambda r: r.trajectory.attempts[0].usage.total_tokens)
     picks = [_accuracy_row("one sample", first, first_tokens)]
     votes: dict[int, tuple[list[bool], list[int]]] = {}
     for m in range(1, samples + EXTRA_VOTES + 1):
-        right, tokens = zip(*(_voted(test[t], m) for t in tasks), strict=True)
-        votes[m] = (list(right), list(tokens))
-        picks.append(_accuracy_row(f"self_consistency@{m}", list(right), list(tokens)))
-    chosen = [ranked[t].final_correct for t in tasks]
-    chosen_tokens = [ranked[t].trajectory.usage.total_tokens for t in tasks]
+        right = [t in test and _voted(test[t], m)[0] for t in half]
+        votes[m] = (right, spent(test, lambda r, m=m: _voted(r, m)[1]))
+        picks.append(_accuracy_row(f"self_consistency@{m}", right, votes[m][1]))
+    chosen = [t in ranked and ranked[t].final_correct for t in half]
+    chosen_tokens = spent(ranked, lambda r: r.trajectory.usage.total_tokens)
     picks.append(_accuracy_row(f"best_of_n@{samples}, verifier-ranked", chosen, chosen_tokens))
-    any_right = [any(test[t].grades[:samples]) for t in tasks]
+    any_right = [t in test and any(test[t].grades[:samples]) for t in half]
     picks.append(
         _accuracy_row(f"any of {samples} right (pass@{samples}: the ceiling)", any_right,
                       votes[samples][1])
@@ -317,7 +326,8 @@ def verifier_tables(
     nearest = min(votes, key=lambda m: abs(float(np.mean(votes[m][1])) - spent))
     pairs = []
     for m in sorted({nearest, samples}):
-        ratio = spent / float(np.mean(votes[m][1]))
+        voted = float(np.mean(votes[m][1]))
+        ratio = spent / voted if voted else float("inf")
         label = f"verifier@{samples} - SC@{m}"
         label += " (nearest in tokens)" if m == nearest else " (same samples)"
         pairs.append(_paired_row(label, chosen, votes[m][0], ratio))
@@ -330,8 +340,11 @@ def verifier_tables(
     identical = sum(
         ranked[t].trajectory.attempts[i].text == test[t].trajectory.attempts[i].text
         for t in tasks
+        if t in ranked
         for i in range(samples)
     )
+    failed = {arm: sum(t not in results for t in half) for arm, results in
+              (("test", test), ("test-verifier", ranked))}  # fmt: skip
     notes = Text(
         [
             f"{len(tasks)} test tasks, {samples} samples each; the verifier trained on "
@@ -344,7 +357,15 @@ def verifier_tables(
                 f"among the {held.answered} with an answer extracted"
             ),
             f"the verifier-ranked run drew the same samples as the test run on {identical} of "
-            f"{len(tasks) * samples} (same seeds)",
+            f"{sum(t in ranked for t in tasks) * samples} (same seeds)",
+            *(
+                [
+                    f"failed tasks, counted wrong: {failed['test']} in test, "
+                    f"{failed['test-verifier']} in test-verifier"
+                ]
+                if any(failed.values())
+                else []
+            ),
             "learned: every feature (hidden state, answer probability, length, agreement); "
             "learned_hidden: the hidden state alone; learned_cheap: all but the hidden "
             "state. Intervals: AUROC etc. bootstrap over tasks; accuracy Clopper-Pearson; "
@@ -419,7 +440,8 @@ def run_verifier_study(
     order = {t.id: i for i, t in enumerate(test_tasks)}
     records = [r for r in records if r["task"] in ranked]
     records.sort(key=lambda r: order[r["task"]])
-    tables = verifier_tables(records, test, ranked, verifiers["learned"], n)
+    half = [t.id for t in test_tasks]
+    tables = verifier_tables(records, test, ranked, verifiers["learned"], n, half)
     summary = {
         "study": "verifier",
         "paper": VERIFIER_STUDY[0],
